@@ -1,0 +1,6 @@
+//! dbguard: a safety net for PostgreSQL databases that developers migrate by hand.
+//!
+//! The library holds everything; `main.rs` only parses arguments and maps errors to exit codes.
+
+pub mod analysis;
+pub mod error;

@@ -35,7 +35,11 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn usage(message: impl Into<String>) -> Self {
-        Error { exit: Exit::Usage, message: message.into(), help: None }
+        Error {
+            exit: Exit::Usage,
+            message: message.into(),
+            help: None,
+        }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {

@@ -3,4 +3,8 @@
 //! The library holds everything; `main.rs` only parses arguments and maps errors to exit codes.
 
 pub mod analysis;
+pub mod cli;
+pub mod commands;
+pub mod config;
 pub mod error;
+pub mod output;

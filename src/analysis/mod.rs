@@ -67,3 +67,11 @@ pub struct FileReport {
     pub statements: usize,
     pub findings: Vec<Finding>,
 }
+
+pub mod allow;
+pub mod check;
+pub mod discover;
+pub mod lines;
+pub mod ops;
+pub mod rules;
+pub mod sql;

@@ -1,0 +1,370 @@
+//! Checks one input (file or stdin): reads it safely, analyses it by kind, follows psql
+//! includes, applies allow annotations and turns operations into positioned findings.
+
+use std::path::{Path, PathBuf};
+
+use super::allow::{self, Allow};
+use super::lines::LineIndex;
+use super::ops::{display_name, Context, Located};
+use super::rules::{self, Rule};
+use super::sql;
+use super::{FileReport, Finding, Severity, Span};
+
+/// Includes nested deeper than this are reported instead of followed (cycles end here).
+const MAX_INCLUDE_DEPTH: usize = 16;
+/// Longest statement excerpt kept in a finding.
+const EXCERPT_CHARS: usize = 200;
+
+/// What kind of input a file is, by name. `.py` (alembic revisions) comes with the alembic
+/// analyzer; every other explicitly named file is read as SQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Sql,
+    Python,
+}
+
+impl FileKind {
+    pub fn of(path: &Path) -> FileKind {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(ext) if ext.eq_ignore_ascii_case("py") => FileKind::Python,
+            _ => FileKind::Sql,
+        }
+    }
+}
+
+/// Text of an input, or why it cannot be analysed.
+pub enum Decoded {
+    Text(String),
+    /// Not UTF-8: analysed with invalid bytes replaced, and reported.
+    Lossy(String, String),
+    Binary,
+}
+
+pub fn decode(bytes: Vec<u8>) -> Decoded {
+    if bytes.iter().take(8192).any(|&b| b == 0) {
+        return Decoded::Binary;
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Decoded::Text(text),
+        Err(err) => {
+            let at = err.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
+            Decoded::Lossy(text, format!("not valid UTF-8 (first bad byte at offset {at}); analysed with invalid bytes replaced"))
+        }
+    }
+}
+
+/// Checks a file from disk; included files come back as further reports after it.
+pub fn check_file(path: &Path, display: &str) -> Vec<FileReport> {
+    let mut reports = Vec::new();
+    check_path(path, display, 0, &mut Vec::new(), &mut reports);
+    reports
+}
+
+/// Checks text that does not live in a file (stdin); includes resolve against the cwd.
+pub fn check_text(text: &str, display: &str) -> Vec<FileReport> {
+    let mut reports = Vec::new();
+    check_sql(text, display, None, 0, &mut Vec::new(), &mut reports);
+    reports
+}
+
+fn check_path(
+    path: &Path,
+    display: &str,
+    depth: usize,
+    stack: &mut Vec<PathBuf>,
+    reports: &mut Vec<FileReport>,
+) {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            reports.push(whole_file_report(
+                display,
+                &rules::unreadable_file::RULE,
+                format!("cannot read {display}: {err}"),
+            ));
+            return;
+        }
+    };
+    let (text, problem) = match decode(bytes) {
+        Decoded::Text(text) => (text, None),
+        Decoded::Lossy(text, why) => (text, Some(why)),
+        Decoded::Binary => {
+            let message =
+                format!("{display} looks like a binary file, not SQL; it was not analysed");
+            reports.push(whole_file_report(
+                display,
+                &rules::unreadable_file::RULE,
+                message,
+            ));
+            return;
+        }
+    };
+    let index = reports.len();
+    stack.push(path.to_path_buf());
+    check_sql(&text, display, path.parent(), depth, stack, reports);
+    stack.pop();
+    if let Some(why) = problem {
+        let finding = file_finding(
+            display,
+            &rules::unreadable_file::RULE,
+            format!("{display} is {why}"),
+        );
+        reports[index].findings.insert(0, finding);
+    }
+}
+
+fn whole_file_report(display: &str, rule: &'static Rule, message: String) -> FileReport {
+    FileReport {
+        path: display.to_string(),
+        statements: 0,
+        findings: vec![file_finding(display, rule, message)],
+    }
+}
+
+fn file_finding(display: &str, rule: &'static Rule, message: String) -> Finding {
+    Finding {
+        rule: rule.id,
+        severity: rule.severity,
+        path: display.to_string(),
+        span: Span {
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 1,
+        },
+        message,
+        help: rule.help.to_string(),
+        statement: String::new(),
+        suppressed: false,
+        suppression_reason: None,
+    }
+}
+
+fn check_sql(
+    text: &str,
+    display: &str,
+    dir: Option<&Path>,
+    depth: usize,
+    stack: &mut Vec<PathBuf>,
+    reports: &mut Vec<FileReport>,
+) {
+    let analysis = sql::analyze(text);
+    let index = LineIndex::new(text);
+    let annotations = Annotations::new(text, &index, &analysis.comments);
+    let mut findings: Vec<Finding> = Vec::new();
+    for located in &analysis.ops {
+        let Some((rule, message)) = rules::classify(&located.op) else {
+            continue;
+        };
+        let mut finding = op_finding(text, &index, display, located, rule, message);
+        let first = index.line(located.statement.start);
+        let last = index.line(located.statement.end);
+        annotations.apply(&mut finding, first, last);
+        findings.push(finding);
+    }
+    findings.extend(annotations.problems(text, &index, display));
+
+    let position = reports.len();
+    reports.push(FileReport {
+        path: display.to_string(),
+        statements: analysis.statements,
+        findings: Vec::new(),
+    });
+
+    for include in &analysis.includes {
+        let (line, _) = index.position(include.start);
+        let base = if include.relative {
+            dir.map(Path::to_path_buf)
+        } else {
+            std::env::current_dir().ok()
+        };
+        let candidates = [
+            base.map(|b| b.join(&include.path)),
+            dir.map(|d| d.join(&include.path)),
+        ];
+        let found = candidates.into_iter().flatten().find(|p| p.is_file());
+        let problem = match found {
+            _ if depth >= MAX_INCLUDE_DEPTH => {
+                Some("includes nest too deeply (an include cycle?)".to_string())
+            }
+            Some(path) if stack.iter().any(|p| same_file(p, &path)) => {
+                Some("includes itself (an include cycle)".to_string())
+            }
+            Some(path) => {
+                let shown = format!("{} (included from {display}:{line})", path.display());
+                check_path(&path, &shown, depth + 1, stack, reports);
+                None
+            }
+            None => Some(format!(
+                "includes {}, which dbguard cannot find",
+                include.path
+            )),
+        };
+        if let Some(problem) = problem {
+            let rule = &rules::include_not_found::RULE;
+            let located = Located {
+                op: super::ops::Op::Unparsed {
+                    reason: String::new(),
+                },
+                start: include.start,
+                end: include.end,
+                statement: include.start..include.end,
+                context: Context::default(),
+            };
+            findings.push(op_finding(text, &index, display, &located, rule, problem));
+        }
+    }
+
+    findings.sort_by_key(|f| f.span);
+    reports[position].findings = findings;
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+fn excerpt(text: &str) -> String {
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.chars().count() > EXCERPT_CHARS {
+        let cut: String = collapsed.chars().take(EXCERPT_CHARS).collect();
+        format!("{cut}…")
+    } else {
+        collapsed
+    }
+}
+
+fn op_finding(
+    text: &str,
+    index: &LineIndex,
+    display: &str,
+    located: &Located,
+    rule: &'static Rule,
+    message: String,
+) -> Finding {
+    let (line, column) = index.position(located.start);
+    let (end_line, end_column) = index.position(located.end);
+    let mut message = display_name(&message);
+    let mut severity = rule.severity;
+    let ctx = located.context;
+    if ctx.deferred {
+        // A function body runs when called, not when created: never more than risky.
+        severity = severity.min(Severity::Risky);
+        message.push_str(" (inside a function or rule body: runs when it is called)");
+    }
+    if ctx.dynamic {
+        message.push_str(" (in dynamically built SQL)");
+    }
+    if ctx.fallback {
+        message.push_str(
+            " (found by the fallback classifier: the SQL parser rejected this statement)",
+        );
+    }
+    let statement = text
+        .get(located.statement.clone())
+        .map(excerpt)
+        .unwrap_or_default();
+    Finding {
+        rule: rule.id,
+        severity,
+        path: display.to_string(),
+        span: Span {
+            line,
+            column,
+            end_line,
+            end_column,
+        },
+        message,
+        help: rule.help.to_string(),
+        statement,
+        suppressed: false,
+        suppression_reason: None,
+    }
+}
+
+/// The allow annotations of one file, indexed for lookup by statement lines.
+struct Annotations {
+    allows: Vec<(Allow, usize, bool)>, // (annotation, line of the comment's end, comment starts its line)
+    comment_only_lines: std::collections::HashSet<usize>,
+}
+
+impl Annotations {
+    fn new(text: &str, index: &LineIndex, comments: &[sql::split::Comment]) -> Self {
+        let mut allows = Vec::new();
+        let mut comment_only_lines = std::collections::HashSet::new();
+        for comment in comments {
+            let body = &text[comment.start..comment.end];
+            if comment.starts_line {
+                let (first, last) = (
+                    index.line(comment.start),
+                    index.line(comment.end.saturating_sub(1).max(comment.start)),
+                );
+                comment_only_lines.extend(first..=last);
+            }
+            if let Some(allow) = allow::parse(body, comment.start, comment.end) {
+                let line = index.line(comment.end.saturating_sub(1).max(comment.start));
+                allows.push((allow, line, comment.starts_line));
+            }
+        }
+        Annotations {
+            allows,
+            comment_only_lines,
+        }
+    }
+
+    /// Findings about the annotations themselves.
+    fn problems(&self, text: &str, index: &LineIndex, display: &str) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (allow, _, _) in &self.allows {
+            let located = Located {
+                op: super::ops::Op::Unparsed {
+                    reason: String::new(),
+                },
+                start: allow.start,
+                end: allow.end,
+                statement: allow.start..allow.end,
+                context: Context::default(),
+            };
+            if allow.reason.is_none() {
+                let rule = &rules::allow_without_reason::RULE;
+                let message = format!(
+                    "`dbguard:allow{} {}` has no reason, so it suppresses nothing",
+                    if allow.file_wide { "-file" } else { "" },
+                    allow.rules.join(", ")
+                );
+                out.push(op_finding(text, index, display, &located, rule, message));
+            }
+            for unknown in allow.unknown_rules() {
+                let rule = &rules::unknown_allow_rule::RULE;
+                let message = format!("`{unknown}` is not a dbguard rule (see `dbguard rules`)");
+                out.push(op_finding(text, index, display, &located, rule, message));
+            }
+        }
+        out
+    }
+
+    /// Marks a finding suppressed when an annotation with a reason covers it: file-wide, in
+    /// the comment lines directly above its statement, or on its statement's lines.
+    fn apply(&self, finding: &mut Finding, first_line: usize, last_line: usize) {
+        let statement_lines = first_line..=last_line;
+        let covers = |(allow, line, starts_line): &&(Allow, usize, bool)| {
+            if !allow.covers(finding.rule) {
+                return false;
+            }
+            if allow.file_wide || statement_lines.contains(line) {
+                return true;
+            }
+            // The contiguous block of comment-only lines right above the statement.
+            *starts_line
+                && *line < first_line
+                && (*line..first_line).all(|l| self.comment_only_lines.contains(&l))
+        };
+        if let Some((allow, _, _)) = self.allows.iter().find(covers) {
+            finding.suppressed = true;
+            finding.suppression_reason = allow.reason.clone();
+        }
+    }
+}

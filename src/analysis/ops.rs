@@ -1,0 +1,127 @@
+//! The operations dbguard cares about, independent of where they were found. The SQL parser,
+//! the token-level fallback and (later) the alembic analyzer all produce `Op`s; the rules in
+//! `rules/` turn them into findings. This is what makes every path report the same rule ids.
+
+/// Stands in for a part of dynamically built SQL dbguard cannot see (a variable, a `%I`).
+/// It is a valid identifier so the built text still parses; it is shown as `<dynamic>`.
+pub const DYNAMIC: &str = "__dbguard_dynamic__";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    DropDatabase {
+        name: String,
+    },
+    DropSchema {
+        name: String,
+    },
+    DropTable {
+        name: String,
+    },
+    DropColumn {
+        table: String,
+        column: String,
+    },
+    Truncate {
+        table: String,
+    },
+    Delete {
+        table: String,
+        has_where: bool,
+    },
+    Update {
+        table: String,
+        has_where: bool,
+    },
+    DropOwned {
+        roles: String,
+    },
+    /// DROP TYPE / DOMAIN / EXTENSION; with `cascade` it takes dependent columns with it.
+    DropType {
+        kind: &'static str,
+        names: String,
+        cascade: bool,
+    },
+    DropView {
+        name: String,
+        materialized: bool,
+    },
+    DropIndex {
+        name: String,
+    },
+    DropConstraint {
+        table: String,
+        name: String,
+    },
+    DropSequence {
+        name: String,
+    },
+    DropFunction {
+        kind: &'static str,
+        name: String,
+    },
+    /// DROP TRIGGER / RULE / POLICY.
+    DropTrigger {
+        kind: &'static str,
+        name: String,
+    },
+    DropRole {
+        names: String,
+    },
+    AlterColumnType {
+        table: String,
+        column: String,
+        new_type: String,
+    },
+    SetNotNull {
+        table: String,
+        column: String,
+    },
+    RenameTable {
+        from: String,
+        to: String,
+    },
+    RenameColumn {
+        table: String,
+        from: String,
+        to: String,
+    },
+    MergeDelete {
+        table: String,
+    },
+    /// SQL dbguard cannot see: `EXECUTE v_sql`, a DO block in another language, …
+    DynamicSql {
+        detail: String,
+    },
+    /// Neither the parser nor the fallback could classify the statement.
+    Unparsed {
+        reason: String,
+    },
+}
+
+/// Where an operation was found, which changes how it is reported.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    /// Inside a function, procedure or rule body: it runs later, when called, not now.
+    pub deferred: bool,
+    /// Found by the token-level fallback because the SQL parser rejected the statement.
+    pub fallback: bool,
+    /// Part of the SQL was built at run time (a variable or format placeholder).
+    pub dynamic: bool,
+}
+
+/// An operation with its byte range in the analysed file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located {
+    pub op: Op,
+    pub start: usize,
+    pub end: usize,
+    /// The byte range of the top-level statement it belongs to (where allow annotations and
+    /// the excerpt are taken from).
+    pub statement: std::ops::Range<usize>,
+    pub context: Context,
+}
+
+/// Makes a name from dynamic SQL readable.
+pub fn display_name(name: &str) -> String {
+    name.replace(DYNAMIC, "<dynamic>")
+}

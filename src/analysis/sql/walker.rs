@@ -1,0 +1,670 @@
+//! Walks statements to operations: picks the path (fast safe verb, sqlparser, fallback),
+//! descends into DO blocks, function and rule bodies, and dynamic SQL, and records every
+//! operation with its position in the file.
+
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use super::ast;
+use super::fallback::{self, is_safe_verb, matching_close};
+use super::lexer::{literal_value, Kind, Lexer, Token};
+use super::split::{Item, Splitter};
+use crate::analysis::ops::{Context, Located, Op, DYNAMIC};
+
+/// Deepest nesting of bodies inside bodies (DO inside EXECUTE inside a function …).
+const MAX_DEPTH: usize = 16;
+
+/// Maps byte offsets of the text being analysed to offsets in the file.
+#[derive(Clone, Copy, Debug)]
+pub enum Map {
+    /// The text is a verbatim slice of the file starting at this offset.
+    Offset(usize),
+    /// The text was decoded or built (escaped strings, dynamic SQL): report this range.
+    Fixed(usize, usize),
+}
+
+impl Map {
+    fn apply(self, start: usize, end: usize) -> (usize, usize) {
+        match self {
+            Map::Offset(base) => (base + start, base + end),
+            Map::Fixed(a, b) => (a, b),
+        }
+    }
+
+    /// The map for a text found at `[start, end)` of the text this map is for.
+    fn inner(self, start: usize, end: usize, verbatim: bool) -> Map {
+        match (self, verbatim) {
+            (Map::Offset(base), true) => Map::Offset(base + start),
+            (Map::Offset(base), false) => Map::Fixed(base + start, base + end),
+            (fixed, _) => fixed,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Walker {
+    pub out: Vec<Located>,
+    /// The top-level statement being analysed, stamped on every operation.
+    statement: std::ops::Range<usize>,
+    depth: usize,
+}
+
+fn tokens_of(text: &str) -> Vec<Token> {
+    Lexer::new(text, false)
+        .filter(|t| t.kind != Kind::Comment)
+        .collect()
+}
+
+fn range(tokens: &[Token]) -> (usize, usize) {
+    match (tokens.first(), tokens.last()) {
+        (Some(a), Some(b)) => (a.start, b.end),
+        _ => (0, 0),
+    }
+}
+
+fn word_at(src: &str, tokens: &[Token], i: usize) -> Option<String> {
+    tokens
+        .get(i)
+        .filter(|t| t.kind == Kind::Word)
+        .map(|t| t.text(src).to_ascii_uppercase())
+}
+
+impl Walker {
+    /// Analyses one top-level statement of a file.
+    pub fn top_level(&mut self, src: &str, tokens: &[Token]) {
+        let (start, end) = range(tokens);
+        self.statement = start..end;
+        self.statement(src, tokens, Map::Offset(0), Context::default());
+    }
+
+    /// psql's `\gexec` executes every row of the result as SQL: analyse the literal SQL the
+    /// query builds, or report it as dynamic.
+    pub fn gexec(&mut self, src: &str, tokens: &[Token]) {
+        let (start, end) = range(tokens);
+        self.statement = start..end;
+        let found = tokens
+            .iter()
+            .position(|t| matches!(t.kind, Kind::String | Kind::DollarString));
+        let ctx = Context {
+            dynamic: true,
+            ..Context::default()
+        };
+        match found {
+            Some(i) => {
+                // `format('DROP TABLE %I', …)` or `'DROP TABLE ' || …`.
+                let from = if i >= 2
+                    && tokens[i - 1].kind == Kind::LParen
+                    && tokens[i - 2].is_word(src, "format")
+                {
+                    i - 2
+                } else {
+                    i
+                };
+                let to = expression_end(src, tokens, from);
+                self.dynamic(
+                    src,
+                    &tokens[from..to],
+                    Map::Offset(0),
+                    ctx,
+                    "\\gexec runs each result row as SQL",
+                );
+            }
+            None => self.push(
+                Op::DynamicSql {
+                    detail: "\\gexec runs each result row as SQL, and dbguard cannot see that SQL"
+                        .into(),
+                },
+                (start, end),
+                Map::Offset(0),
+                ctx,
+            ),
+        }
+    }
+
+    fn push(&mut self, op: Op, (start, end): (usize, usize), map: Map, context: Context) {
+        let (start, end) = map.apply(start, end);
+        self.out.push(Located {
+            op,
+            start,
+            end,
+            statement: self.statement.clone(),
+            context,
+        });
+    }
+
+    /// One statement given as tokens of `src`.
+    fn statement(&mut self, src: &str, tokens: &[Token], map: Map, ctx: Context) {
+        if tokens.is_empty() {
+            return;
+        }
+        let span = range(tokens);
+        if self.depth > MAX_DEPTH {
+            return self.push(
+                Op::Unparsed {
+                    reason: "SQL nested too deeply".into(),
+                },
+                span,
+                map,
+                ctx,
+            );
+        }
+        let first = word_at(src, tokens, 0).unwrap_or_default();
+        match first.as_str() {
+            "DO" => return self.do_block(src, tokens, map, ctx),
+            // Only EXPLAIN ANALYZE executes the statement it explains.
+            "EXPLAIN" => {
+                if let Some(inner) = fallback::explained_statement(src, tokens) {
+                    self.statement(src, &tokens[inner..], map, ctx);
+                }
+                return;
+            }
+            "CREATE" => {
+                let mut i = 1;
+                if tokens.get(1).is_some_and(|t| t.is_word(src, "or")) {
+                    i = 3; // OR REPLACE
+                }
+                match word_at(src, tokens, i).as_deref() {
+                    Some("FUNCTION" | "PROCEDURE") => return self.routine(src, tokens, map, ctx),
+                    Some("RULE") => return self.rule(src, tokens, map, ctx),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+        if fast_safe(src, tokens) {
+            return;
+        }
+        let text = &src[span.0..span.1];
+        let parsed = Parser::parse_sql(&PostgreSqlDialect {}, text);
+        let (ops, fallback_ctx) = match parsed {
+            Ok(statements) => {
+                let ops = ast::operations(&statements);
+                if ops.is_empty() && looks_destructive(src, tokens) {
+                    // Belt and braces: the parser accepted it but we found nothing in a
+                    // statement that starts like a destructive one.
+                    (fallback::classify(src, tokens), true)
+                } else {
+                    (Ok(ops), false)
+                }
+            }
+            Err(_) => (fallback::classify(src, tokens), true),
+        };
+        let ctx = Context {
+            fallback: ctx.fallback || fallback_ctx,
+            ..ctx
+        };
+        match ops {
+            Ok(ops) => {
+                for op in ops {
+                    self.push(op, span, map, ctx);
+                }
+            }
+            Err(reason) => self.push(Op::Unparsed { reason }, span, map, ctx),
+        }
+    }
+
+    /// `DO [LANGUAGE l] 'body' [LANGUAGE l]`: the body runs now, at full severity.
+    fn do_block(&mut self, src: &str, tokens: &[Token], map: Map, ctx: Context) {
+        let language = language_of(src, tokens);
+        let Some(body) = tokens
+            .iter()
+            .find(|t| matches!(t.kind, Kind::String | Kind::DollarString))
+        else {
+            return self.push(
+                Op::Unparsed {
+                    reason: "DO without a body".into(),
+                },
+                range(tokens),
+                map,
+                ctx,
+            );
+        };
+        if !matches!(language.as_deref(), None | Some("plpgsql")) {
+            let language = language.unwrap_or_default();
+            let detail =
+                format!("DO block in language {language}: dbguard cannot read what it runs");
+            return self.push(Op::DynamicSql { detail }, range(tokens), map, ctx);
+        }
+        self.literal_body(src, body, map, ctx);
+    }
+
+    /// `CREATE FUNCTION/PROCEDURE`: the body runs when called, so it is reported as deferred.
+    fn routine(&mut self, src: &str, tokens: &[Token], map: Map, ctx: Context) {
+        let ctx = Context {
+            deferred: true,
+            ..ctx
+        };
+        if let Some(i) = tokens
+            .windows(2)
+            .position(|w| w[0].is_word(src, "begin") && w[1].is_word(src, "atomic"))
+        {
+            return self.nested(|w| w.body(src, &tokens[i + 2..], map, ctx));
+        }
+        let language = language_of(src, tokens).unwrap_or_else(|| "sql".into());
+        let body = tokens.windows(2).find(|w| {
+            w[0].is_word(src, "as") && matches!(w[1].kind, Kind::String | Kind::DollarString)
+        });
+        let Some(body) = body.map(|w| &w[1]) else {
+            return;
+        };
+        match language.as_str() {
+            "sql" | "plpgsql" => self.literal_body(src, body, map, ctx),
+            "c" | "internal" => {}
+            other => {
+                let detail =
+                    format!("function body in language {other}: dbguard cannot read what it runs");
+                self.push(Op::DynamicSql { detail }, (body.start, body.end), map, ctx)
+            }
+        }
+    }
+
+    /// `CREATE RULE … DO [ALSO|INSTEAD] {NOTHING | command | (command; …)}`: runs later.
+    fn rule(&mut self, src: &str, tokens: &[Token], map: Map, ctx: Context) {
+        let ctx = Context {
+            deferred: true,
+            ..ctx
+        };
+        let Some(mut i) = tokens.iter().position(|t| t.is_word(src, "do")) else {
+            return;
+        };
+        i += 1;
+        if tokens
+            .get(i)
+            .is_some_and(|t| t.is_word(src, "also") || t.is_word(src, "instead"))
+        {
+            i += 1;
+        }
+        if tokens.get(i).is_some_and(|t| t.is_word(src, "nothing")) {
+            return;
+        }
+        let actions = if tokens.get(i).is_some_and(|t| t.kind == Kind::LParen) {
+            let close = matching_close(tokens, i);
+            &tokens[i + 1..close.min(tokens.len())]
+        } else {
+            &tokens[i..]
+        };
+        self.nested(|w| {
+            for command in actions.split(|t| t.kind == Kind::Semicolon) {
+                w.statement(src, command, map, ctx);
+            }
+        });
+    }
+
+    /// A string literal holding PL/pgSQL or SQL code.
+    fn literal_body(&mut self, src: &str, literal: &Token, map: Map, ctx: Context) {
+        let Some((text, verbatim_at)) = literal_value(src, literal) else {
+            return;
+        };
+        let inner = match verbatim_at {
+            Some(offset) => map.inner(offset, offset, true),
+            None => map.inner(literal.start, literal.end, false),
+        };
+        let tokens = tokens_of(&text);
+        self.nested(|w| w.body(&text, &tokens, inner, ctx));
+    }
+
+    fn nested(&mut self, f: impl FnOnce(&mut Self)) {
+        self.depth += 1;
+        f(self);
+        self.depth -= 1;
+    }
+
+    /// PL/pgSQL (or plain SQL) code: finds the SQL statements among the control structures,
+    /// `EXECUTE` of dynamic SQL, and string literals that hold destructive SQL.
+    fn body(&mut self, src: &str, tokens: &[Token], map: Map, ctx: Context) {
+        let mut at_statement_start = true;
+        let mut in_raise = false;
+        // Literals already analysed as part of an EXECUTE.
+        let mut consumed_until = 0;
+        let mut i = 0;
+        while i < tokens.len() {
+            let token = tokens[i];
+            match token.kind {
+                Kind::Semicolon => {
+                    at_statement_start = true;
+                    in_raise = false;
+                    i += 1;
+                    continue;
+                }
+                Kind::Word => {
+                    let word = token.text(src).to_ascii_uppercase();
+                    if word == "EXECUTE" && is_dynamic_execute(src, tokens, i) {
+                        let end = execute_end(src, tokens, i + 1);
+                        self.dynamic(src, &tokens[i + 1..end], map, ctx, "EXECUTE");
+                        consumed_until = end;
+                        at_statement_start = false;
+                        i = end;
+                        continue;
+                    }
+                    if at_statement_start && is_embedded_statement_verb(&word) {
+                        let end = statement_end(tokens, i);
+                        self.statement(src, &tokens[i..end], map, ctx);
+                        consumed_until = end;
+                        i = end;
+                        continue;
+                    }
+                    if at_statement_start && word == "RAISE" {
+                        in_raise = true;
+                    }
+                    at_statement_start =
+                        matches!(word.as_str(), "BEGIN" | "THEN" | "ELSE" | "LOOP" | "QUERY");
+                }
+                Kind::String | Kind::DollarString if i >= consumed_until && !in_raise => {
+                    if literal_looks_destructive(src, &token) {
+                        let end = expression_end(src, tokens, i);
+                        let ctx = Context {
+                            dynamic: true,
+                            ..ctx
+                        };
+                        self.dynamic(src, &tokens[i..end], map, ctx, "string");
+                        consumed_until = end;
+                        i = end;
+                        at_statement_start = false;
+                        continue;
+                    }
+                    at_statement_start = false;
+                }
+                Kind::Op if token.text(src) == ">>" => at_statement_start = true, // after a <<label>>
+                _ => at_statement_start = false,
+            }
+            i += 1;
+        }
+    }
+
+    /// SQL built at run time from `expr` (the tokens of an expression): analyse its literal
+    /// parts with dynamic parts as placeholders, or report it as dynamic.
+    fn dynamic(&mut self, src: &str, expr: &[Token], map: Map, ctx: Context, what: &str) {
+        let ctx = Context {
+            dynamic: true,
+            ..ctx
+        };
+        let span = range(expr);
+        let Some(text) = dynamic_text(src, expr) else {
+            let shown: String = src[span.0..span.1].chars().take(60).collect();
+            let detail = format!("{what} of SQL dbguard cannot see (`{shown}`)");
+            return self.push(Op::DynamicSql { detail }, span, map, ctx);
+        };
+        let inner = map.inner(span.0, span.1, false);
+        let before = self.out.len();
+        self.nested(|w| {
+            let mut splitter = Splitter::new(&text, false);
+            for item in splitter.by_ref() {
+                if let Item::Statement(statement) = item {
+                    if statement
+                        .tokens
+                        .first()
+                        .is_some_and(|t| t.text(&text) == DYNAMIC)
+                    {
+                        let detail = format!("{what} of SQL whose statement dbguard cannot see");
+                        w.push(Op::DynamicSql { detail }, (0, 0), inner, ctx);
+                    } else {
+                        w.statement(&text, &statement.tokens, inner, ctx);
+                    }
+                }
+            }
+        });
+        // A statement dbguard cannot classify inside dynamic SQL is dynamic SQL.
+        for located in &mut self.out[before..] {
+            if let Op::Unparsed { reason } = &located.op {
+                located.op = Op::DynamicSql {
+                    detail: format!("{what} of SQL dbguard cannot classify ({reason})"),
+                };
+            }
+        }
+    }
+}
+
+/// Statements whose first word is a safe verb and that contain no destructive keyword at
+/// all need no parsing: this keeps `check` fast on the CREATE/INSERT bulk of migrations.
+fn fast_safe(src: &str, tokens: &[Token]) -> bool {
+    let Some(first) = tokens.first() else {
+        return true;
+    };
+    if first.kind != Kind::Word || !is_safe_verb(first.text(src)) {
+        return false;
+    }
+    !tokens.iter().enumerate().any(|(i, t)| {
+        if t.kind != Kind::Word {
+            return false;
+        }
+        let w = t.text(src);
+        let after_paren = i > 0 && tokens[i - 1].kind == Kind::LParen;
+        ["DROP", "TRUNCATE", "MERGE", "EXECUTE", "RENAME"]
+            .iter()
+            .any(|k| w.eq_ignore_ascii_case(k))
+            || (after_paren
+                && ["DELETE", "UPDATE", "WITH"]
+                    .iter()
+                    .any(|k| w.eq_ignore_ascii_case(k)))
+    })
+}
+
+/// Whether a statement the parser accepted should have produced an operation.
+fn looks_destructive(src: &str, tokens: &[Token]) -> bool {
+    let first = word_at(src, tokens, 0).unwrap_or_default();
+    match first.as_str() {
+        "DROP" | "TRUNCATE" | "DELETE" | "UPDATE" | "MERGE" => true,
+        "ALTER" => tokens
+            .iter()
+            .any(|t| t.is_word(src, "drop") || t.is_word(src, "rename") || t.is_word(src, "type")),
+        _ => false,
+    }
+}
+
+fn language_of(src: &str, tokens: &[Token]) -> Option<String> {
+    let i = tokens.iter().position(|t| t.is_word(src, "language"))?;
+    let t = tokens.get(i + 1)?;
+    let name = match t.kind {
+        Kind::String => literal_value(src, t)?.0,
+        _ => t.text(src).trim_matches('"').to_string(),
+    };
+    Some(name.to_ascii_lowercase())
+}
+
+/// Verbs that start an SQL statement embedded in PL/pgSQL.
+fn is_embedded_statement_verb(word: &str) -> bool {
+    matches!(
+        word,
+        "DROP"
+            | "TRUNCATE"
+            | "DELETE"
+            | "UPDATE"
+            | "ALTER"
+            | "MERGE"
+            | "WITH"
+            | "INSERT"
+            | "CREATE"
+            | "EXPLAIN"
+            | "PREPARE"
+            | "COPY"
+            | "DO"
+    )
+}
+
+/// `EXECUTE` that runs dynamic SQL, not `GRANT EXECUTE` or `EXECUTE FUNCTION` in a trigger.
+fn is_dynamic_execute(src: &str, tokens: &[Token], i: usize) -> bool {
+    let next = word_at(src, tokens, i + 1);
+    if matches!(next.as_deref(), Some("FUNCTION" | "PROCEDURE")) {
+        return false;
+    }
+    let prev = i.checked_sub(1).map(|p| tokens[p]);
+    !prev.is_some_and(|p| {
+        p.kind == Kind::Comma || p.is_word(src, "grant") || p.is_word(src, "revoke")
+    })
+}
+
+/// End (exclusive) of an EXECUTE expression: `;`, or `INTO` / `USING` at depth 0.
+fn execute_end(src: &str, tokens: &[Token], from: usize) -> usize {
+    let mut depth = 0usize;
+    for (i, t) in tokens.iter().enumerate().skip(from) {
+        match t.kind {
+            Kind::LParen | Kind::LBracket => depth += 1,
+            Kind::RParen | Kind::RBracket => depth = depth.saturating_sub(1),
+            Kind::Semicolon if depth == 0 => return i,
+            Kind::Word
+                if depth == 0
+                    && (t.is_word(src, "into")
+                        || t.is_word(src, "using")
+                        || t.is_word(src, "loop")) =>
+            {
+                return i
+            }
+            _ => {}
+        }
+    }
+    tokens.len()
+}
+
+/// End (exclusive) of an embedded statement: the next `;` at depth 0.
+fn statement_end(tokens: &[Token], from: usize) -> usize {
+    let mut depth = 0usize;
+    for (i, t) in tokens.iter().enumerate().skip(from) {
+        match t.kind {
+            Kind::LParen | Kind::LBracket => depth += 1,
+            Kind::RParen | Kind::RBracket => depth = depth.saturating_sub(1),
+            Kind::Semicolon if depth == 0 => return i,
+            _ => {}
+        }
+    }
+    tokens.len()
+}
+
+/// End (exclusive) of a concatenation starting at `from`: `a || b(...) || 'c'`, or a
+/// `format(…)` call.
+fn expression_end(src: &str, tokens: &[Token], from: usize) -> usize {
+    let operand_end = |i: usize| -> usize {
+        match tokens.get(i) {
+            Some(t)
+                if t.kind == Kind::Word
+                    && tokens.get(i + 1).is_some_and(|n| n.kind == Kind::LParen) =>
+            {
+                matching_close(tokens, i + 1) + 1
+            }
+            Some(t) if t.kind == Kind::LParen => matching_close(tokens, i) + 1,
+            Some(_) => i + 1,
+            None => i,
+        }
+    };
+    let mut i = operand_end(from);
+    while tokens
+        .get(i)
+        .is_some_and(|t| t.kind == Kind::Op && t.text(src) == "||")
+    {
+        i = operand_end(i + 1);
+    }
+    i.min(tokens.len())
+}
+
+/// A literal whose text starts like a destructive statement: SQL kept in a variable.
+fn literal_looks_destructive(src: &str, token: &Token) -> bool {
+    let Some((value, _)) = literal_value(src, token) else {
+        return false;
+    };
+    let words: Vec<String> = value
+        .split_whitespace()
+        .take(4)
+        .map(|w| w.to_ascii_uppercase())
+        .collect();
+    let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+    match w(0) {
+        "DROP" => !w(1).is_empty(),
+        "TRUNCATE" => true,
+        "DELETE" => w(1) == "FROM",
+        "UPDATE" => w(2) == "SET" || w(3) == "SET",
+        "ALTER" => w(1) == "TABLE",
+        _ => false,
+    }
+}
+
+/// The SQL text a dynamic expression builds, with the parts dbguard cannot see replaced by
+/// the `DYNAMIC` placeholder; `None` when the expression holds no literal SQL at all.
+fn dynamic_text(src: &str, expr: &[Token]) -> Option<String> {
+    // format('DROP TABLE %I.%I', s, t): only the format string is SQL.
+    if expr.len() >= 2 && expr[0].is_word(src, "format") && expr[1].kind == Kind::LParen {
+        let close = matching_close(expr, 1).min(expr.len());
+        let args = &expr[2..close];
+        let first_arg_end = args
+            .iter()
+            .position(|t| t.kind == Kind::Comma)
+            .unwrap_or(args.len());
+        let template = dynamic_text(src, &args[..first_arg_end])?;
+        return Some(replace_format_specifiers(&template));
+    }
+    let mut out = String::new();
+    let mut saw_literal = false;
+    let mut i = 0;
+    while i < expr.len() {
+        let t = expr[i];
+        match t.kind {
+            Kind::String | Kind::DollarString => {
+                out.push_str(&literal_value(src, &t).map(|v| v.0).unwrap_or_default());
+                saw_literal = true;
+            }
+            Kind::Op if t.text(src) == "||" => {}
+            _ => {
+                if !out.ends_with(DYNAMIC) {
+                    out.push_str(DYNAMIC);
+                }
+                if t.kind == Kind::Word && expr.get(i + 1).is_some_and(|n| n.kind == Kind::LParen) {
+                    i = matching_close(expr, i + 1);
+                } else if t.kind == Kind::LParen {
+                    i = matching_close(expr, i);
+                }
+            }
+        }
+        i += 1;
+    }
+    saw_literal.then_some(out)
+}
+
+/// `%I`, `%L`, `%s`, `%1$I`, `%-10s` → placeholder; `%%` → `%`.
+fn replace_format_specifiers(template: &str) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'%') {
+            chars.next();
+            out.push('%');
+            continue;
+        }
+        while chars
+            .peek()
+            .is_some_and(|c| c.is_ascii_digit() || *c == '$' || *c == '-')
+        {
+            chars.next();
+        }
+        if chars.peek().is_some_and(|c| matches!(c, 's' | 'I' | 'L')) {
+            chars.next();
+        }
+        out.push_str(DYNAMIC);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_specifiers_become_placeholders() {
+        assert_eq!(
+            replace_format_specifiers("DROP TABLE %I.%1$I 100%%"),
+            format!("DROP TABLE {DYNAMIC}.{DYNAMIC} 100%")
+        );
+    }
+
+    #[test]
+    fn dynamic_text_keeps_literals() {
+        let src = "'DROP TABLE ' || quote_ident(t) || ' CASCADE'";
+        let tokens = tokens_of(src);
+        assert_eq!(
+            dynamic_text(src, &tokens).unwrap(),
+            format!("DROP TABLE {DYNAMIC} CASCADE")
+        );
+        assert_eq!(dynamic_text("v_sql", &tokens_of("v_sql")), None);
+    }
+}

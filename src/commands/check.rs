@@ -1,0 +1,87 @@
+//! `dbguard check`: inputs → reports (in parallel, file by file) → output → exit code.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use super::Context;
+use crate::analysis::check::{self, FileKind};
+use crate::analysis::discover::{self, Input};
+use crate::analysis::FileReport;
+use crate::cli::{CheckArgs, FailOn, Format};
+use crate::error::{Error, Exit, Result};
+use crate::output::{self, Options};
+
+pub fn run(context: &Context, args: CheckArgs) -> Result<Exit> {
+    let settings = &context.config.config.check;
+    let format = args.format.or(settings.format).unwrap_or(Format::Text);
+    let fail_on = args
+        .fail_on
+        .or(settings.fail_on)
+        .unwrap_or(FailOn::DataLoss);
+    let paths: Vec<PathBuf> = if !args.paths.is_empty() {
+        args.paths
+    } else if !settings.paths.is_empty() {
+        settings
+            .paths
+            .iter()
+            .map(|p| context.config.resolve(p))
+            .collect()
+    } else {
+        vec![PathBuf::from(".")]
+    };
+
+    let inputs = discover::collect(&paths)?;
+    if let Some(Input::File { display, .. }) = inputs
+        .iter()
+        .find(|i| matches!(i, Input::File { path, .. } if FileKind::of(path) == FileKind::Python))
+    {
+        return Err(Error::usage(format!(
+            "{display}: checking Python (alembic) migrations is not supported in this version"
+        ))
+        .with_help("pass SQL files or directories"));
+    }
+    let stdin_text = if inputs.contains(&Input::Stdin) {
+        Some(read_stdin()?)
+    } else {
+        None
+    };
+
+    // One file at a time per worker: memory stays flat however large the corpus is.
+    let reports: Vec<FileReport> = inputs
+        .par_iter()
+        .map(|input| match input {
+            Input::Stdin => check::check_text(stdin_text.as_deref().unwrap_or(""), "<stdin>"),
+            Input::File { path, display } => check::check_file(path, display),
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
+        .collect();
+
+    let options = Options {
+        palette: context.palette,
+        quiet: context.quiet,
+    };
+    super::write_stdout(|out| output::render(format, &reports, &options, out))?;
+
+    let failed = fail_on.threshold().is_some_and(|threshold| {
+        reports
+            .iter()
+            .flat_map(|r| &r.findings)
+            .any(|f| !f.suppressed && f.severity >= threshold)
+    });
+    Ok(if failed { Exit::Findings } else { Exit::Ok })
+}
+
+fn read_stdin() -> Result<String> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::usage(format!("cannot read stdin: {e}")))?;
+    match check::decode(bytes) {
+        check::Decoded::Text(text) | check::Decoded::Lossy(text, _) => Ok(text),
+        check::Decoded::Binary => Err(Error::usage("stdin looks like binary data, not SQL")),
+    }
+}

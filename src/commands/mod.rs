@@ -1,0 +1,78 @@
+//! One thin file per subcommand, gluing the rooms together.
+
+mod check;
+mod completions;
+mod rules;
+
+use std::io::{IsTerminal, Write};
+
+use crate::cli::{Cli, ColorChoice, Command};
+use crate::config::{self, Loaded};
+use crate::error::{Error, Exit, Result};
+use crate::output::Palette;
+
+/// What every command gets: the configuration and how to print.
+pub struct Context {
+    pub config: Loaded,
+    pub palette: Palette,
+    pub quiet: bool,
+}
+
+/// Whether to colour stdout: `--color`, then NO_COLOR (any non-empty value), TERM=dumb and
+/// whether stdout is a terminal.
+pub fn use_color(choice: ColorChoice) -> bool {
+    decide_color(choice, std::io::stdout().is_terminal())
+}
+
+/// The same decision for error messages, which go to stderr.
+pub fn use_color_stderr(choice: ColorChoice) -> bool {
+    decide_color(choice, std::io::stderr().is_terminal())
+}
+
+fn decide_color(choice: ColorChoice, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+            !no_color && !dumb && terminal
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<Exit> {
+    let palette = Palette::new(use_color(cli.color));
+    // Commands that need no configuration work even where dbguard.toml is broken.
+    match &cli.command {
+        Command::Rules(args) => return rules::list(args, &palette),
+        Command::Explain { rule } => return rules::explain(rule),
+        Command::Completions { shell } => return completions::print(*shell),
+        Command::Check(_) => {}
+    }
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
+    let config = config::load(cli.config.as_deref(), &cwd)?;
+    let context = Context {
+        config,
+        palette,
+        quiet: cli.quiet,
+    };
+    match cli.command {
+        Command::Check(args) => check::run(&context, args),
+        Command::Rules(_) | Command::Explain { .. } | Command::Completions { .. } => {
+            unreachable!("handled above")
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`dbguard check | head`) is not an error.
+pub fn write_stdout(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match f(&mut out).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::usage(format!("cannot write output: {e}"))),
+    }
+}

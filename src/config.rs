@@ -1,0 +1,133 @@
+//! `dbguard.toml`: found in the current directory or its parents (or given with `--config`),
+//! validated strictly so a typo in a key is an error rather than a silently ignored setting.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::cli::{FailOn, Format};
+use crate::error::{Error, Result};
+
+pub const FILE_NAME: &str = "dbguard.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub check: CheckConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckConfig {
+    /// Default paths for `dbguard check` without arguments (relative to the config file).
+    #[serde(default)]
+    pub paths: Vec<PathBuf>,
+    pub fail_on: Option<FailOn>,
+    pub format: Option<Format>,
+}
+
+/// A configuration and where it came from.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub config: Config,
+    /// The file it was read from; `None` when no file was found (all defaults).
+    pub path: Option<PathBuf>,
+}
+
+impl Loaded {
+    /// Resolves a path written in the config file against the file's directory.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        match self.path.as_deref().and_then(Path::parent) {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path.to_path_buf(),
+        }
+    }
+}
+
+/// Loads `explicit`, or the nearest `dbguard.toml` from `cwd` upwards, or defaults.
+pub fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Loaded> {
+    let path = match explicit {
+        Some(path) => {
+            if !path.is_file() {
+                return Err(Error::usage(format!(
+                    "config file not found: {}",
+                    path.display()
+                )));
+            }
+            path.to_path_buf()
+        }
+        None => match discover(cwd) {
+            Some(path) => path,
+            None => return Ok(Loaded::default()),
+        },
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::usage(format!("cannot read config file {}: {e}", path.display())))?;
+    let config: Config = toml::from_str(&text).map_err(|e| {
+        Error::usage(format!(
+            "invalid config file {}: {}",
+            path.display(),
+            e.message()
+        ))
+        .with_help(location_hint(&text, e.span()))
+    })?;
+    Ok(Loaded {
+        config,
+        path: Some(path),
+    })
+}
+
+fn discover(cwd: &Path) -> Option<PathBuf> {
+    cwd.ancestors()
+        .map(|dir| dir.join(FILE_NAME))
+        .find(|p| p.is_file())
+}
+
+fn location_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    match span {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("see line {line}; every key is documented in dbguard.toml.example")
+        }
+        None => "every key is documented in dbguard.toml.example".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, "[check]\nfail_onn = \"risky\"\n").unwrap();
+        let err = load(None, dir.path()).unwrap_err();
+        assert!(err.message.contains("fail_onn"), "{}", err.message);
+    }
+
+    #[test]
+    fn found_in_a_parent_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            "[check]\nfail_on = \"risky\"\npaths = [\"migrations\"]\n",
+        )
+        .unwrap();
+        let nested = dir.path().join("a/b");
+        std::fs::create_dir_all(&nested).unwrap();
+        let loaded = load(None, &nested).unwrap();
+        assert_eq!(loaded.config.check.fail_on, Some(FailOn::Risky));
+        assert_eq!(
+            loaded.resolve(Path::new("migrations")),
+            dir.path().join("migrations")
+        );
+    }
+
+    #[test]
+    fn no_file_means_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(load(None, dir.path()).unwrap().path.is_none());
+    }
+}

@@ -15,6 +15,18 @@ pub const FILE_NAME: &str = "dbguard.toml";
 pub struct Config {
     #[serde(default)]
     pub check: CheckConfig,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+}
+
+/// `[database]`: the database dbguard protects.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// A libpq or SQLAlchemy URL. Prefer `url_env` when the URL holds a password.
+    pub url: Option<String>,
+    /// The environment variable holding the URL (default `DATABASE_URL`).
+    pub url_env: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -42,6 +54,37 @@ impl Loaded {
             Some(dir) if path.is_relative() => dir.join(path),
             _ => path.to_path_buf(),
         }
+    }
+}
+
+impl Loaded {
+    /// The protected database: `--url`, else `[database] url`, else the `url_env` variable
+    /// (default `DATABASE_URL`), else PG* variables alone; PG* variables and `.pgpass` fill
+    /// whatever the URL leaves out. Also says where it came from.
+    pub fn database(
+        &self,
+        cli_url: Option<&str>,
+        env: &dyn crate::target::Env,
+    ) -> Result<(crate::target::Target, String)> {
+        use crate::target::Target;
+        let db = &self.config.database;
+        let var = db.url_env.as_deref().unwrap_or("DATABASE_URL");
+        let (target, source) = if let Some(url) = cli_url {
+            (Target::parse(url)?, "--url".to_string())
+        } else if let Some(url) = &db.url {
+            (Target::parse(url)?, "[database] url".to_string())
+        } else if let Some(url) = env.var(var) {
+            (
+                Target::parse(&url).map_err(|e| Error::usage(format!("${var}: {}", e.message)))?,
+                format!("${var}"),
+            )
+        } else {
+            (
+                Target::default(),
+                "PG* environment variables and libpq defaults".to_string(),
+            )
+        };
+        Ok((target.with_defaults(env), source))
     }
 }
 

@@ -8,3 +8,4 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod output;
+pub mod target;

@@ -45,17 +45,28 @@ impl Run {
 
     fn run(self) -> Done {
         let mut command = Command::new(env!("CARGO_BIN_EXE_dbguard"));
-        command.args(&self.args).current_dir(&self.cwd).env_remove("NO_COLOR");
+        command
+            .args(&self.args)
+            .current_dir(&self.cwd)
+            .env_remove("NO_COLOR");
         for (k, v) in &self.env {
             command.env(k, v);
         }
-        command.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        command.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().expect("dbguard binary runs");
         if let Some(bytes) = &self.stdin {
             child.stdin.take().unwrap().write_all(bytes).unwrap();
         }
-        let Output { status, stdout, stderr } = child.wait_with_output().unwrap();
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = child.wait_with_output().unwrap();
         Done {
             code: status.code().expect("exited normally, not by a signal"),
             stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
@@ -66,22 +77,35 @@ impl Run {
 
 impl Done {
     fn code(self, expected: i32) -> Self {
-        assert_eq!(self.code, expected, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, expected,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     fn stdout_has(self, needle: &str) -> Self {
-        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}:\n{}", self.stdout);
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{}",
+            self.stdout
+        );
         self
     }
 
     fn stderr_has(self, needle: &str) -> Self {
-        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}:\n{}", self.stderr);
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
         self
     }
 
     fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
     }
 }
 
@@ -97,9 +121,20 @@ fn temp_with(files: &[(&str, &[u8])]) -> tempfile::TempDir {
 
 #[test]
 fn help_documents_exit_codes() {
-    dbguard(&["--help"]).run().code(0).stdout_has("EXIT CODES").stdout_has("3  refused by the guard");
-    dbguard(&["check", "--help"]).run().code(0).stdout_has("--fail-on").stdout_has("EXIT CODES");
-    dbguard(&["--version"]).run().code(0).stdout_has(env!("CARGO_PKG_VERSION"));
+    dbguard(&["--help"])
+        .run()
+        .code(0)
+        .stdout_has("EXIT CODES")
+        .stdout_has("3  refused by the guard");
+    dbguard(&["check", "--help"])
+        .run()
+        .code(0)
+        .stdout_has("--fail-on")
+        .stdout_has("EXIT CODES");
+    dbguard(&["--version"])
+        .run()
+        .code(0)
+        .stdout_has(env!("CARGO_PKG_VERSION"));
 }
 
 #[test]
@@ -116,15 +151,30 @@ fn bundled_fixtures_report_like_a_compiler() {
 #[test]
 fn fail_on_threshold_decides_the_exit_code() {
     let dir = temp_with(&[("risky.sql", b"ALTER TABLE t ALTER COLUMN c TYPE bigint;\n")]);
-    dbguard(&["check", "risky.sql"]).cwd(dir.path()).run().code(0).stdout_has("risky[alter-column-type]");
-    dbguard(&["check", "--fail-on", "risky", "risky.sql"]).cwd(dir.path()).run().code(1);
-    dbguard(&["check", "--fail-on", "never", "fixtures/sql"]).run().code(0);
-    dbguard(&["check", "--fail-on", "sometimes", "risky.sql"]).cwd(dir.path()).run().code(2);
+    dbguard(&["check", "risky.sql"])
+        .cwd(dir.path())
+        .run()
+        .code(0)
+        .stdout_has("risky[alter-column-type]");
+    dbguard(&["check", "--fail-on", "risky", "risky.sql"])
+        .cwd(dir.path())
+        .run()
+        .code(1);
+    dbguard(&["check", "--fail-on", "never", "fixtures/sql"])
+        .run()
+        .code(0);
+    dbguard(&["check", "--fail-on", "sometimes", "risky.sql"])
+        .cwd(dir.path())
+        .run()
+        .code(2);
 }
 
 #[test]
 fn missing_path_is_a_usage_error_naming_it() {
-    dbguard(&["check", "no/such/dir.sql"]).run().code(2).stderr_has("error: cannot read no/such/dir.sql");
+    dbguard(&["check", "no/such/dir.sql"])
+        .run()
+        .code(2)
+        .stderr_has("error: cannot read no/such/dir.sql");
 }
 
 #[test]
@@ -139,7 +189,9 @@ fn binary_and_non_utf8_files_are_reported_and_others_still_checked() {
         .cwd(dir.path())
         .run()
         .code(1)
-        .stdout_has("a_binary.sql:1:1: risky[unreadable-file]: a_binary.sql looks like a binary file")
+        .stdout_has(
+            "a_binary.sql:1:1: risky[unreadable-file]: a_binary.sql looks like a binary file",
+        )
         .stdout_has("b_latin1.sql:1:1: risky[unreadable-file]")
         .stdout_has("b_latin1.sql:2:1: data-loss[drop-table]: drops table menu")
         .stdout_has("d_ok.sql:1:1: data-loss[truncate]")
@@ -161,19 +213,38 @@ fn json_output_is_the_documented_contract() {
         "m.sql",
         b"DROP TABLE accounts;\n-- dbguard:allow truncate reason: \"cache table\"\nTRUNCATE cache;\n",
     )]);
-    let done = dbguard(&["check", "--format", "json", "m.sql"]).cwd(dir.path()).run().code(1);
+    let done = dbguard(&["check", "--format", "json", "m.sql"])
+        .cwd(dir.path())
+        .run()
+        .code(1);
     let doc = done.json();
     assert_eq!(doc["version"], 1);
     let first = &doc["findings"][0];
     for key in [
-        "rule", "severity", "path", "line", "column", "end_line", "end_column", "message", "help", "statement", "suppressed",
+        "rule",
+        "severity",
+        "path",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "message",
+        "help",
+        "statement",
+        "suppressed",
     ] {
         assert!(first.get(key).is_some(), "finding lacks {key}: {first}");
     }
     assert_eq!(first["rule"], "drop-table");
     assert_eq!(first["severity"], "data-loss");
-    assert_eq!((first["line"].as_u64(), first["column"].as_u64()), (Some(1), Some(1)));
-    assert_eq!((first["end_line"].as_u64(), first["end_column"].as_u64()), (Some(1), Some(20)));
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        (first["end_line"].as_u64(), first["end_column"].as_u64()),
+        (Some(1), Some(20))
+    );
     assert_eq!(first["statement"], "DROP TABLE accounts");
     let suppressed = &doc["findings"][1];
     assert_eq!(suppressed["rule"], "truncate");
@@ -188,13 +259,22 @@ fn json_output_is_the_documented_contract() {
 
 #[test]
 fn sarif_output_has_rules_results_and_suppressions() {
-    let dir = temp_with(&[("m.sql", b"DROP TABLE a; -- dbguard:allow drop-table reason: \"gone\"\nDELETE FROM b;\n")]);
-    let done = dbguard(&["check", "--format", "sarif", "m.sql"]).cwd(dir.path()).run().code(1);
+    let dir = temp_with(&[(
+        "m.sql",
+        b"DROP TABLE a; -- dbguard:allow drop-table reason: \"gone\"\nDELETE FROM b;\n",
+    )]);
+    let done = dbguard(&["check", "--format", "sarif", "m.sql"])
+        .cwd(dir.path())
+        .run()
+        .code(1);
     let doc = done.json();
     assert_eq!(doc["version"], "2.1.0");
     let run = &doc["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert!(rules.iter().any(|r| r["id"] == "drop-table" && r["help"]["markdown"].as_str().unwrap().contains("## Why")));
+    assert!(rules
+        .iter()
+        .any(|r| r["id"] == "drop-table"
+            && r["help"]["markdown"].as_str().unwrap().contains("## Why")));
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
     assert_eq!(results[0]["ruleId"], "drop-table");
@@ -202,7 +282,10 @@ fn sarif_output_has_rules_results_and_suppressions() {
     assert_eq!(results[1]["level"], "error");
     let region = &results[1]["locations"][0]["physicalLocation"]["region"];
     assert_eq!(region["startLine"], 2);
-    assert_eq!(results[1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "m.sql");
+    assert_eq!(
+        results[1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "m.sql"
+    );
 }
 
 #[test]
@@ -219,9 +302,17 @@ fn github_format_prints_workflow_commands() {
 fn colours_only_when_asked_or_on_a_terminal() {
     let plain = dbguard(&["check", "fixtures/sql"]).run().code(1);
     assert!(!plain.stdout.contains('\x1b'), "no escapes when piped");
-    let forced = dbguard(&["check", "--color", "always", "fixtures/sql"]).env("NO_COLOR", "1").run().code(1);
-    assert!(forced.stdout.contains("\x1b["), "--color always wins over NO_COLOR");
-    let never = dbguard(&["check", "--color", "never", "fixtures/sql"]).run().code(1);
+    let forced = dbguard(&["check", "--color", "always", "fixtures/sql"])
+        .env("NO_COLOR", "1")
+        .run()
+        .code(1);
+    assert!(
+        forced.stdout.contains("\x1b["),
+        "--color always wins over NO_COLOR"
+    );
+    let never = dbguard(&["check", "--color", "never", "fixtures/sql"])
+        .run()
+        .code(1);
     assert!(!never.stdout.contains('\x1b'));
 }
 
@@ -234,7 +325,12 @@ fn quiet_prints_findings_only() {
 
 #[test]
 fn rules_explain_and_completions() {
-    dbguard(&["rules"]).run().code(0).stdout_has("drop-table").stdout_has("data-loss").stdout_has("update-with-where");
+    dbguard(&["rules"])
+        .run()
+        .code(0)
+        .stdout_has("drop-table")
+        .stdout_has("data-loss")
+        .stdout_has("update-with-where");
     let rules = dbguard(&["rules", "--json"]).run().code(0).json();
     assert!(rules.as_array().unwrap().len() >= 25);
     dbguard(&["explain", "drop-column"])
@@ -242,25 +338,53 @@ fn rules_explain_and_completions() {
         .code(0)
         .stdout_has("## Why is this bad?")
         .stdout_has("## How to make it safe");
-    dbguard(&["explain", "drop-tabel"]).run().code(2).stderr_has("unknown rule `drop-tabel`");
-    dbguard(&["completions", "bash"]).run().code(0).stdout_has("dbguard");
+    dbguard(&["explain", "drop-tabel"])
+        .run()
+        .code(2)
+        .stderr_has("unknown rule `drop-tabel`");
+    dbguard(&["completions", "bash"])
+        .run()
+        .code(0)
+        .stdout_has("dbguard");
 }
 
 #[test]
 fn config_file_is_discovered_validated_and_overridable() {
     let dir = temp_with(&[
-        ("dbguard.toml", b"[check]\nfail_on = \"never\"\npaths = [\"db\"]\n"),
+        (
+            "dbguard.toml",
+            b"[check]\nfail_on = \"never\"\npaths = [\"db\"]\n",
+        ),
         ("db/1.sql", b"DROP TABLE users;\n"),
         ("sub/dir/.keep", b""),
     ]);
     // Found from a subdirectory; [check] paths are relative to the config file.
-    dbguard(&["check"]).cwd(&dir.path().join("sub/dir")).run().code(0).stdout_has("data-loss[drop-table]");
+    dbguard(&["check"])
+        .cwd(&dir.path().join("sub/dir"))
+        .run()
+        .code(0)
+        .stdout_has("data-loss[drop-table]");
     // The command line beats the file.
-    dbguard(&["check", "--fail-on", "data-loss"]).cwd(dir.path()).run().code(1);
+    dbguard(&["check", "--fail-on", "data-loss"])
+        .cwd(dir.path())
+        .run()
+        .code(1);
 
-    let bad = temp_with(&[("dbguard.toml", b"[check]\nfail_onn = \"never\"\n"), ("x.sql", b"")]);
-    dbguard(&["check", "x.sql"]).cwd(bad.path()).run().code(2).stderr_has("fail_onn").stderr_has("help:");
-    dbguard(&["--config", "nope.toml", "check", "x.sql"]).cwd(bad.path()).run().code(2).stderr_has("nope.toml");
+    let bad = temp_with(&[
+        ("dbguard.toml", b"[check]\nfail_onn = \"never\"\n"),
+        ("x.sql", b""),
+    ]);
+    dbguard(&["check", "x.sql"])
+        .cwd(bad.path())
+        .run()
+        .code(2)
+        .stderr_has("fail_onn")
+        .stderr_has("help:");
+    dbguard(&["--config", "nope.toml", "check", "x.sql"])
+        .cwd(bad.path())
+        .run()
+        .code(2)
+        .stderr_has("nope.toml");
     // Commands that need no configuration still work next to a broken file.
     dbguard(&["rules"]).cwd(bad.path()).run().code(0);
 }
@@ -268,7 +392,10 @@ fn config_file_is_discovered_validated_and_overridable() {
 #[test]
 fn psql_includes_are_followed_and_missing_ones_reported() {
     let dir = temp_with(&[
-        ("main.sql", b"\\ir parts/cleanup.sql\n\\i missing.sql\nSELECT 1;\n"),
+        (
+            "main.sql",
+            b"\\ir parts/cleanup.sql\n\\i missing.sql\nSELECT 1;\n",
+        ),
         ("parts/cleanup.sql", b"\n\nDROP TABLE legacy;\n"),
     ]);
     dbguard(&["check", "main.sql"])
@@ -282,5 +409,9 @@ fn psql_includes_are_followed_and_missing_ones_reported() {
 #[test]
 fn python_files_are_refused_until_alembic_support() {
     let dir = temp_with(&[("0001_x.py", b"revision = 'a'\n")]);
-    dbguard(&["check", "0001_x.py"]).cwd(dir.path()).run().code(2).stderr_has("Python");
+    dbguard(&["check", "0001_x.py"])
+        .cwd(dir.path())
+        .run()
+        .code(2)
+        .stderr_has("Python");
 }

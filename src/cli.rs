@@ -44,6 +44,16 @@ pub enum Command {
     /// Find destructive statements in SQL files (like a compiler: file:line:col, rule, help)
     #[command(after_help = EXIT_CODES_HELP)]
     Check(CheckArgs),
+    /// Take a verified backup of the database (pg_dump → zstd, checksummed, read back)
+    #[command(after_help = EXIT_CODES_HELP)]
+    Backup(BackupArgs),
+    /// List verified backups
+    Backups(BackupsArgs),
+    /// Restore a backup (verified first, after a safety backup, all-or-nothing)
+    #[command(after_help = EXIT_CODES_HELP)]
+    Restore(RestoreArgs),
+    /// Health of the backups: age, size, count, free space (exit 1 when a check fails)
+    Status(StatusArgs),
     /// List every rule with its severity
     Rules(RulesArgs),
     /// Print a rule's documentation: what it catches, why, an example, how to make it safe
@@ -72,6 +82,65 @@ pub struct CheckArgs {
     /// Exit with 1 when a finding of this severity or worse is found [default: data-loss]
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Database URL (overrides [database] in dbguard.toml)
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Why the backup was taken (recorded in its metadata)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Print the new backup's metadata as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupsArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Only backups of this database
+    #[arg(long, value_name = "DB")]
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Backup file name (as listed by `dbguard backups`) or path
+    #[arg(
+        value_name = "NAME",
+        required_unless_present = "latest",
+        conflicts_with = "latest"
+    )]
+    pub name: Option<String>,
+    /// Restore the newest verified backup of the target database
+    #[arg(long)]
+    pub latest: bool,
+    /// Database URL to restore into (overrides [database] in dbguard.toml)
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Verify the backup and show what would be restored; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (required when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Skip the safety backup of the target taken before restoring
+    #[arg(long)]
+    pub no_safety_backup: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Database URL (overrides [database] in dbguard.toml)
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,23 @@ pub struct Config {
     pub check: CheckConfig,
     #[serde(default)]
     pub database: DatabaseConfig,
+    #[serde(default)]
+    pub backup: BackupConfig,
+}
+
+/// `[backup]`: where verified backups live and how many are kept.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupConfig {
+    /// Directory, relative to the config file (default `backups`; without a config file
+    /// `$XDG_DATA_HOME/dbguard/backups`).
+    pub dir: Option<PathBuf>,
+    /// Verified backups kept per database (default 10).
+    pub keep: Option<usize>,
+    /// How recent a backup must be for the guard and `status` (default 24h).
+    pub max_age: Option<String>,
+    /// `zstd:LEVEL` (1–19, default `zstd:3`).
+    pub compression: Option<String>,
 }
 
 /// `[database]`: the database dbguard protects.

@@ -3,6 +3,7 @@
 //! The library holds everything; `main.rs` only parses arguments and maps errors to exit codes.
 
 pub mod analysis;
+pub mod backup;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -1,8 +1,12 @@
 //! One thin file per subcommand, gluing the rooms together.
 
+mod backup;
+mod backups;
 mod check;
 mod completions;
+mod restore;
 mod rules;
+mod status;
 
 use std::io::{IsTerminal, Write};
 
@@ -43,26 +47,26 @@ fn decide_color(choice: ColorChoice, terminal: bool) -> bool {
 
 pub fn run(cli: Cli) -> Result<Exit> {
     let palette = Palette::new(use_color(cli.color));
-    // Commands that need no configuration work even where dbguard.toml is broken.
-    match &cli.command {
-        Command::Rules(args) => return rules::list(args, &palette),
-        Command::Explain { rule } => return rules::explain(rule),
-        Command::Completions { shell } => return completions::print(*shell),
-        Command::Check(_) => {}
-    }
-    let cwd = std::env::current_dir()
-        .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
-    let config = config::load(cli.config.as_deref(), &cwd)?;
-    let context = Context {
-        config,
-        palette,
-        quiet: cli.quiet,
+    // Only commands that need it read dbguard.toml, so `rules` works next to a broken file.
+    let context = || -> Result<Context> {
+        let cwd = std::env::current_dir()
+            .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
+        let config = config::load(cli.config.as_deref(), &cwd)?;
+        Ok(Context {
+            config,
+            palette,
+            quiet: cli.quiet,
+        })
     };
     match cli.command {
-        Command::Check(args) => check::run(&context, args),
-        Command::Rules(_) | Command::Explain { .. } | Command::Completions { .. } => {
-            unreachable!("handled above")
-        }
+        Command::Rules(ref args) => rules::list(args, &palette),
+        Command::Explain { ref rule } => rules::explain(rule),
+        Command::Completions { shell } => completions::print(shell),
+        Command::Check(args) => check::run(&context()?, args),
+        Command::Backup(args) => backup::run(&context()?, args),
+        Command::Backups(args) => backups::run(&context()?, args),
+        Command::Restore(args) => restore::run(&context()?, args),
+        Command::Status(args) => status::run(&context()?, args),
     }
 }
 

@@ -4,6 +4,8 @@
 //! only part of it, so unused items are expected and would otherwise warn per binary.
 #![allow(dead_code)]
 
+pub mod cli;
 mod pg;
 
+#[allow(unused_imports)]
 pub use pg::{unique_db, PgCluster};

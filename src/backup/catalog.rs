@@ -1,0 +1,155 @@
+//! The backup catalog: file naming, the JSON sidecar that makes a dump a backup, and listing.
+//! A dump without a valid sidecar (or whose size disagrees with it) does not exist.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::settings::safe_file_component;
+
+pub const DUMP_SUFFIX: &str = ".dump.zst";
+pub const SIDECAR_SUFFIX: &str = ".json";
+/// Temporary files of running (or dead) backups start with this.
+pub const TEMP_PREFIX: &str = ".tmp-";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableCount {
+    pub schema: String,
+    pub name: String,
+    pub rows: i64,
+}
+
+/// Everything known about one backup, stored beside it as `<name>.json`. Never holds a
+/// password.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    pub format_version: u32,
+    pub name: String,
+    pub database: String,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// `system_identifier` of the cluster, when readable: tells clusters apart even when they
+    /// share host names through forwarding.
+    pub cluster_id: Option<String>,
+    pub server_version: String,
+    pub pg_dump_version: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub size_bytes: u64,
+    pub uncompressed_bytes: u64,
+    pub sha256: String,
+    pub compression: String,
+    pub format: String,
+    pub verified: bool,
+    pub verified_at: Option<DateTime<Utc>>,
+    /// How it was verified, e.g. `["sha256", "zstd frame checksums", "pg_restore --list: 42 entries"]`.
+    pub verification: Vec<String>,
+    pub reason: Option<String>,
+    pub dbguard_version: String,
+    /// Row counts taken in the same snapshot as the dump, to validate a restore.
+    pub tables: Vec<TableCount>,
+}
+
+/// A listed backup: its dump file and sidecar.
+#[derive(Clone, Debug)]
+pub struct Backup {
+    pub path: PathBuf,
+    pub metadata: Metadata,
+}
+
+impl Backup {
+    pub fn sidecar_path(&self) -> PathBuf {
+        sidecar_path(&self.path)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+}
+
+pub fn sidecar_path(dump: &Path) -> PathBuf {
+    let mut name = dump.file_name().unwrap_or_default().to_os_string();
+    name.push(SIDECAR_SUFFIX);
+    dump.with_file_name(name)
+}
+
+/// `backup_<db>_<YYYYMMDD_HHMMSS>[_N].dump.zst` (UTC).
+pub fn file_name(database: &str, at: DateTime<Utc>, attempt: usize) -> String {
+    let stamp = at.format("%Y%m%d_%H%M%S");
+    let db = safe_file_component(database);
+    match attempt {
+        0 | 1 => format!("backup_{db}_{stamp}{DUMP_SUFFIX}"),
+        n => format!("backup_{db}_{stamp}_{n}{DUMP_SUFFIX}"),
+    }
+}
+
+/// Reads one backup from its dump path; `None` when it is not a valid, complete backup.
+pub fn read(dump: &Path) -> Option<Backup> {
+    let text = std::fs::read_to_string(sidecar_path(dump)).ok()?;
+    let metadata: Metadata = serde_json::from_str(&text).ok()?;
+    let size = std::fs::metadata(dump).ok()?.len();
+    (size == metadata.size_bytes && metadata.verified).then(|| Backup {
+        path: dump.to_path_buf(),
+        metadata,
+    })
+}
+
+/// Every valid backup in a database directory, newest first.
+pub fn list_dir(dir: &Path) -> Vec<Backup> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut backups: Vec<Backup> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(DUMP_SUFFIX) && !n.starts_with(TEMP_PREFIX))
+        })
+        .filter_map(|p| read(&p))
+        .collect();
+    backups.sort_by(|a, b| {
+        b.metadata
+            .finished_at
+            .cmp(&a.metadata.finished_at)
+            .then_with(|| b.path.cmp(&a.path))
+    });
+    backups
+}
+
+/// Every valid backup under the backup root (all databases), newest first.
+pub fn list_all(root: &Path) -> Vec<Backup> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut backups: Vec<Backup> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .flat_map(|e| list_dir(&e.path()))
+        .collect();
+    backups.sort_by_key(|b| std::cmp::Reverse(b.metadata.finished_at));
+    backups
+}
+
+/// Finds a backup by file name (with or without `.dump.zst`) or by path.
+pub fn find(root: &Path, name: &str) -> Option<Backup> {
+    let as_path = Path::new(name);
+    if as_path.components().count() > 1 || as_path.is_absolute() {
+        return read(as_path);
+    }
+    let wanted = if name.ends_with(DUMP_SUFFIX) {
+        name.to_string()
+    } else {
+        format!("{name}{DUMP_SUFFIX}")
+    };
+    list_all(root)
+        .into_iter()
+        .find(|b| b.metadata.name == wanted)
+}
+
+pub fn short_sha(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}

@@ -1,0 +1,365 @@
+//! Taking a backup: `pg_dump -Fc -Z0` → zstd (on its own thread) → SHA-256 → temporary file,
+//! row counts from the same snapshot, read back and verified, then renamed into place with
+//! its sidecar under the database lock, and retention applied.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::catalog::{self, Backup, Metadata, TableCount, TEMP_PREFIX};
+use super::fsutil;
+use super::retention;
+use super::settings::Settings;
+use super::tools::{self, PgTool};
+use super::verify::{self, backup_error, HashingWriter};
+use crate::error::Result;
+use crate::target::{mask_secrets, Target};
+
+/// What to back up and why.
+pub struct Request<'a> {
+    pub target: &'a Target,
+    pub reason: Option<String>,
+    pub quiet: bool,
+    /// Backups retention must not remove (e.g. the one a restore is about to read).
+    pub protected: Vec<PathBuf>,
+}
+
+/// Facts about the server, read before dumping.
+pub struct ServerInfo {
+    pub version: String,
+    pub major: u32,
+    pub cluster_id: Option<String>,
+}
+
+pub fn server_info(client: &mut postgres::Client) -> Result<ServerInfo> {
+    let row = client
+        .query_one(
+            "SELECT current_setting('server_version'), current_setting('server_version_num')::int",
+            &[],
+        )
+        .map_err(|e| backup_error(format!("cannot read the server version: {e}")))?;
+    let version: String = row.get(0);
+    let num: i32 = row.get(1);
+    // Superusers and pg_monitor members can read it; others plan without it.
+    let cluster_id = client
+        .query_one(
+            "SELECT system_identifier::text FROM pg_control_system()",
+            &[],
+        )
+        .ok()
+        .map(|r| r.get::<_, String>(0));
+    Ok(ServerInfo {
+        version,
+        major: (num / 10000) as u32,
+        cluster_id,
+    })
+}
+
+/// A temporary file removed on drop unless it was renamed into place. Holding its lock tells
+/// other runs it is alive.
+struct TempFile {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+    keep: bool,
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        self.file.take();
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Set when SIGINT/SIGTERM arrives during a backup, so the partial file is removed and the
+/// run ends with exit code 4 instead of dying mid-write.
+struct Interrupts {
+    flag: Arc<AtomicBool>,
+    ids: Vec<signal_hook::SigId>,
+}
+
+impl Interrupts {
+    fn install() -> Interrupts {
+        let flag = Arc::new(AtomicBool::new(false));
+        let ids = [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM]
+            .iter()
+            .filter_map(|sig| signal_hook::flag::register(*sig, flag.clone()).ok())
+            .collect();
+        Interrupts { flag, ids }
+    }
+
+    fn happened(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Interrupts {
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}
+
+/// Takes, verifies and records one backup of `request.target`.
+pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
+    let target = request.target;
+    let database = target.effective_dbname();
+    let started_at = Utc::now();
+    let mut client = target.connect().map_err(|e| backup_error(e.message))?;
+    let server = server_info(&mut client)?;
+    let pg_dump = tools::find("pg_dump", server.major)?;
+    let pg_restore = tools::find("pg_restore", server.major)?;
+
+    let db_dir = settings.database_dir(&database);
+    fsutil::create_private_dir(&settings.dir)
+        .and_then(|_| fsutil::create_private_dir(&db_dir))
+        .map_err(|e| {
+            backup_error(format!(
+                "cannot create backup directory {}: {e}",
+                db_dir.display()
+            ))
+        })?;
+
+    let provisional = catalog::file_name(&database, started_at, 0);
+    let mut temp = {
+        // Created under the lock so a concurrent stale-file sweep never takes it for dead.
+        let _lock = retention::lock(&db_dir)
+            .map_err(|e| backup_error(format!("cannot lock {}: {e}", db_dir.display())))?;
+        let path = db_dir.join(format!(
+            "{TEMP_PREFIX}{}-{}-{}",
+            std::process::id(),
+            started_at.timestamp_nanos_opt().unwrap_or(0),
+            provisional
+        ));
+        let file = fsutil::create_private_file(&path)
+            .map_err(|e| backup_error(format!("cannot create {}: {e}", path.display())))?;
+        file.try_lock()
+            .map_err(|e| backup_error(format!("cannot lock {}: {e}", path.display())))?;
+        TempFile {
+            path,
+            file: Some(file),
+            keep: false,
+        }
+    };
+
+    // Row counts come from the very snapshot pg_dump reads, so they validate a restore exactly.
+    let mut snapshot_tx = client
+        .transaction()
+        .map_err(|e| backup_error(format!("cannot start a snapshot transaction: {e}")))?;
+    snapshot_tx
+        .batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .map_err(|e| backup_error(format!("cannot start a snapshot transaction: {e}")))?;
+    let snapshot: String = snapshot_tx
+        .query_one("SELECT pg_export_snapshot()", &[])
+        .map_err(|e| backup_error(format!("cannot export a snapshot: {e}")))?
+        .get(0);
+
+    let interrupts = Interrupts::install();
+    let file = temp
+        .file
+        .as_ref()
+        .expect("open")
+        .try_clone()
+        .map_err(|e| backup_error(e.to_string()))?;
+    let dumped = dump_to(
+        file,
+        &pg_dump,
+        target,
+        &snapshot,
+        settings.level,
+        &database,
+        request.quiet,
+        &interrupts,
+    );
+    let tables = match &dumped {
+        Ok(_) => count_rows(&mut snapshot_tx),
+        Err(_) => Ok(Vec::new()),
+    };
+    let _ = snapshot_tx.commit();
+    let (sha256, size_bytes, _uncompressed) = dumped?;
+    let tables = tables?;
+
+    let verified = verify::verify_file(&temp.path, &pg_restore.path, Some(&sha256))?;
+    let finished_at = Utc::now();
+
+    let _lock = retention::lock(&db_dir)
+        .map_err(|e| backup_error(format!("cannot lock {}: {e}", db_dir.display())))?;
+    let name = (1..)
+        .map(|attempt| catalog::file_name(&database, started_at, attempt))
+        .find(|name| !db_dir.join(name).exists())
+        .expect("some name is free");
+    let path = db_dir.join(&name);
+    let metadata = Metadata {
+        format_version: 1,
+        name: name.clone(),
+        database: database.clone(),
+        host: target.effective_host(),
+        port: target.effective_port(),
+        user: target.effective_user(),
+        cluster_id: server.cluster_id,
+        server_version: server.version,
+        pg_dump_version: pg_dump.version.clone(),
+        started_at,
+        finished_at,
+        size_bytes,
+        uncompressed_bytes: verified.uncompressed_bytes,
+        sha256,
+        compression: format!("zstd:{}", settings.level),
+        format: "pg_dump custom format (-Fc -Z0), zstd-compressed".to_string(),
+        verified: true,
+        verified_at: Some(finished_at),
+        verification: verified.how(),
+        reason: request.reason.as_deref().map(mask_secrets),
+        dbguard_version: env!("CARGO_PKG_VERSION").to_string(),
+        tables,
+    };
+    std::fs::rename(&temp.path, &path)
+        .map_err(|e| backup_error(format!("cannot move the backup into place: {e}")))?;
+    temp.keep = true;
+    let json = serde_json::to_vec_pretty(&metadata).expect("metadata serializes");
+    if let Err(e) = fsutil::write_atomic(&catalog::sidecar_path(&path), &json) {
+        let _ = std::fs::remove_file(&path);
+        return Err(backup_error(format!(
+            "cannot write the backup's metadata: {e}"
+        )));
+    }
+    let _ = fsutil::sync_dir(&db_dir);
+    retention::remove_stale_temps(&db_dir);
+    let mut protected = request.protected.clone();
+    protected.push(path.clone());
+    retention::apply(&db_dir, settings.keep, &protected);
+    Ok(Backup { path, metadata })
+}
+
+/// Runs pg_dump into `file` through zstd; returns (sha256, stored bytes, uncompressed bytes).
+#[allow(clippy::too_many_arguments)]
+fn dump_to(
+    file: std::fs::File,
+    pg_dump: &PgTool,
+    target: &Target,
+    snapshot: &str,
+    level: i32,
+    database: &str,
+    quiet: bool,
+    interrupts: &Interrupts,
+) -> Result<(String, u64, u64)> {
+    let mut child = Command::new(&pg_dump.path)
+        .args([
+            "--format=custom",
+            "--compress=0",
+            "--no-password",
+            "--snapshot",
+            snapshot,
+        ])
+        .envs(target.libpq_env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| backup_error(format!("cannot run {}: {e}", pg_dump.path.display())))?;
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let err_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let progress = super::progress::bytes(&format!("backing up {database}"), quiet);
+    let pumped = (|| -> std::io::Result<(String, u64, u64)> {
+        let writer = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, file));
+        let mut encoder = zstd::stream::write::Encoder::new(writer, level)?;
+        encoder.include_checksum(true)?;
+        // Compress on a worker thread so pg_dump and zstd use both cores.
+        encoder.multithread(1)?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut uncompressed = 0u64;
+        loop {
+            if interrupts.happened() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::Interrupted,
+                    "interrupted",
+                ));
+            }
+            let n = match stdout.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            encoder.write_all(&buf[..n])?;
+            uncompressed += n as u64;
+            progress.set_position(uncompressed);
+        }
+        let writer = encoder.finish()?;
+        let (buffered, sha256, size) = writer.finish();
+        let file = buffered.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok((sha256, size, uncompressed))
+    })();
+    progress.finish_and_clear();
+    if pumped.is_err() {
+        let _ = child.kill();
+    }
+    let status = child
+        .wait()
+        .map_err(|e| backup_error(format!("pg_dump failed: {e}")))?;
+    let errors = mask_secrets(err_thread.join().unwrap_or_default().trim());
+    if interrupts.happened() {
+        return Err(backup_error(
+            "backup interrupted; the partial file was removed",
+        ));
+    }
+    if !status.success() {
+        let why = if errors.is_empty() {
+            format!("pg_dump exited with {status}")
+        } else {
+            errors
+        };
+        return Err(backup_error(format!("pg_dump failed: {why}")));
+    }
+    pumped.map_err(|e| backup_error(format!("cannot write the backup: {e}")))
+}
+
+/// Exact row counts of every ordinary table, in the dump's snapshot.
+fn count_rows(tx: &mut postgres::Transaction) -> Result<Vec<TableCount>> {
+    let tables = tx
+        .query(
+            "SELECT n.nspname::text, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+             AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' ORDER BY 1, 2",
+            &[],
+        )
+        .map_err(|e| backup_error(format!("cannot list tables: {e}")))?;
+    let mut counts = Vec::with_capacity(tables.len());
+    for row in tables {
+        let (schema, name): (String, String) = (row.get(0), row.get(1));
+        let sql = format!(
+            "SELECT count(*) FROM {}.{}",
+            quote_ident(&schema),
+            quote_ident(&name)
+        );
+        let rows: i64 = tx
+            .query_one(&sql, &[])
+            .map_err(|e| backup_error(format!("cannot count rows of {schema}.{name}: {e}")))?
+            .get(0);
+        counts.push(TableCount { schema, name, rows });
+    }
+    Ok(counts)
+}
+
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The newest verified backup of `database` under `dir`, if any.
+pub fn latest(settings: &Settings, database: &str) -> Option<Backup> {
+    catalog::list_dir(&settings.database_dir(database))
+        .into_iter()
+        .next()
+}

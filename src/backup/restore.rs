@@ -1,0 +1,155 @@
+//! Restoring a backup all-or-nothing: verify it first, take a safety backup of the target,
+//! run `pg_restore --clean --if-exists --single-transaction` from the decompressed stream (a
+//! failure rolls everything back), then compare row counts with the sidecar.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+use super::catalog::Backup;
+use super::dump::{self, quote_ident, Request};
+use super::settings::Settings;
+use super::tools;
+use super::verify::{self, backup_error};
+use crate::error::Result;
+use crate::target::{mask_secrets, Target};
+
+pub struct Options {
+    pub safety_backup: bool,
+    pub quiet: bool,
+}
+
+/// A table whose row count after the restore differs from the backup's.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Difference {
+    pub table: String,
+    pub expected: i64,
+    /// `None` when the table is missing after the restore.
+    pub found: Option<i64>,
+}
+
+pub struct Restored {
+    pub safety_backup: Option<Backup>,
+    pub differences: Vec<Difference>,
+}
+
+/// Checks the backup's checksum and archive without touching any database.
+pub fn check(backup: &Backup, target: &Target) -> Result<verify::Verified> {
+    let major = match target.connect() {
+        Ok(mut client) => dump::server_info(&mut client)?.major,
+        Err(_) => 0,
+    };
+    let pg_restore = tools::find("pg_restore", major)?;
+    verify::verify_file(
+        &backup.path,
+        &pg_restore.path,
+        Some(&backup.metadata.sha256),
+    )
+}
+
+/// Restores `backup`, which `check` has verified (`_verified` is that proof: a corrupt file
+/// never reaches the database). A damaged read during the restore still rolls back.
+pub fn restore(
+    settings: &Settings,
+    backup: &Backup,
+    _verified: &verify::Verified,
+    target: &Target,
+    options: &Options,
+) -> Result<Restored> {
+    let mut client = target.connect().map_err(|e| backup_error(e.message))?;
+    let server = dump::server_info(&mut client)?;
+    let pg_restore = tools::find("pg_restore", server.major)?;
+
+    let safety_backup = if options.safety_backup {
+        let reason = format!("safety backup before restoring {}", backup.metadata.name);
+        let request = Request {
+            target,
+            reason: Some(reason),
+            quiet: options.quiet,
+            protected: vec![backup.path.clone()],
+        };
+        Some(dump::take(settings, &request).map_err(|e| {
+            backup_error(format!(
+                "safety backup failed, nothing was restored: {}",
+                e.message
+            ))
+        })?)
+    } else {
+        None
+    };
+    let unchanged = |why: String| {
+        let safety = match &safety_backup {
+            Some(b) => format!(" The safety backup is {}.", b.path.display()),
+            None => String::new(),
+        };
+        backup_error(format!("restore failed, the database is unchanged (the restore runs in one transaction): {why}.{safety}"))
+    };
+
+    let mut child = Command::new(&pg_restore.path)
+        .args([
+            "--clean",
+            "--if-exists",
+            "--single-transaction",
+            "--exit-on-error",
+            "--no-password",
+            "--dbname",
+        ])
+        .arg(target.effective_dbname())
+        .envs(target.libpq_env())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| backup_error(format!("cannot run {}: {e}", pg_restore.path.display())))?;
+    let mut stderr = child.stderr.take().expect("piped");
+    let err_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let fed = (|| -> std::io::Result<()> {
+        let file = std::fs::File::open(&backup.path)?;
+        let mut decoder = zstd::stream::read::Decoder::new(file)?;
+        let mut stdin = child.stdin.take().expect("piped");
+        match std::io::copy(&mut decoder, &mut stdin) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.map(|_| ()),
+        }
+    })();
+    let status = child.wait().map_err(|e| unchanged(e.to_string()))?;
+    let errors = mask_secrets(err_thread.join().unwrap_or_default().trim());
+    if let Err(e) = fed {
+        return Err(unchanged(format!("cannot read the backup: {e}")));
+    }
+    if !status.success() {
+        return Err(unchanged(format!(
+            "pg_restore: {}",
+            first_lines(&errors, 6)
+        )));
+    }
+
+    let mut differences = Vec::new();
+    let mut client = target.connect().map_err(|e| backup_error(e.message))?;
+    for table in &backup.metadata.tables {
+        let sql = format!(
+            "SELECT count(*) FROM {}.{}",
+            quote_ident(&table.schema),
+            quote_ident(&table.name)
+        );
+        let found = client.query_one(&sql, &[]).ok().map(|r| r.get::<_, i64>(0));
+        if found != Some(table.rows) {
+            differences.push(Difference {
+                table: format!("{}.{}", table.schema, table.name),
+                expected: table.rows,
+                found,
+            });
+        }
+    }
+    Ok(Restored {
+        safety_backup,
+        differences,
+    })
+}
+
+fn first_lines(text: &str, n: usize) -> String {
+    text.lines().take(n).collect::<Vec<_>>().join("; ")
+}

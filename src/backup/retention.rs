@@ -1,0 +1,88 @@
+//! Keeping the newest N verified backups, and clearing what dead runs left behind. Both run
+//! under the per-database lock, which also guards the final rename of a new backup.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::catalog::{self, DUMP_SUFFIX, TEMP_PREFIX};
+
+const LOCK_FILE: &str = ".dbguard.lock";
+/// A dump without a sidecar this old is the remains of a crashed run.
+const ORPHAN_AGE: Duration = Duration::from_secs(3600);
+
+/// Holds the per-database lock until dropped.
+pub struct DirLock(#[allow(dead_code)] File);
+
+pub fn lock(db_dir: &Path) -> std::io::Result<DirLock> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(db_dir.join(LOCK_FILE))?;
+    file.lock()?;
+    Ok(DirLock(file))
+}
+
+/// Removes temporary files nobody holds a lock on (their backup died). Call under `lock`.
+pub fn remove_stale_temps(db_dir: &Path) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(db_dir) else {
+        return removed;
+    };
+    for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
+        let is_temp = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(TEMP_PREFIX));
+        if !is_temp {
+            continue;
+        }
+        // A running backup holds a lock on its temporary file.
+        let stale = File::open(&path).is_ok_and(|f| f.try_lock().is_ok());
+        if stale && std::fs::remove_file(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
+}
+
+/// Keeps the newest `keep` verified backups (never fewer than one), never touching
+/// `protected`; removes dumps whose sidecar never got written. Call under `lock`.
+pub fn apply(db_dir: &Path, keep: usize, protected: &[PathBuf]) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    for backup in catalog::list_dir(db_dir).into_iter().skip(keep.max(1)) {
+        if protected.contains(&backup.path) {
+            continue;
+        }
+        let sidecar = backup.sidecar_path();
+        // Sidecar first: a dump without a sidecar is already not a backup.
+        if std::fs::remove_file(&sidecar).is_ok() {
+            let _ = std::fs::remove_file(&backup.path);
+            removed.push(backup.path);
+        }
+    }
+    let Ok(entries) = std::fs::read_dir(db_dir) else {
+        return removed;
+    };
+    for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let is_dump = name.ends_with(DUMP_SUFFIX) && !name.starts_with(TEMP_PREFIX);
+        let old = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() > ORPHAN_AGE);
+        if is_dump
+            && old
+            && !catalog::sidecar_path(&path).exists()
+            && std::fs::remove_file(&path).is_ok()
+        {
+            removed.push(path);
+        }
+    }
+    removed
+}

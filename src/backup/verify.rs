@@ -1,0 +1,205 @@
+//! Reading a backup back: SHA-256 of the stored bytes, zstd frame checksums while
+//! decompressing, and `pg_restore --list` over the decompressed stream.
+
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Exit, Result};
+
+pub fn backup_error(message: impl Into<String>) -> Error {
+    Error {
+        exit: Exit::Backup,
+        message: message.into(),
+        help: None,
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A reader that hashes and counts everything read through it.
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    pub bytes: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Reads what is left (so the digest covers the whole input) and returns the digest.
+    pub fn finish(mut self) -> io::Result<(String, u64)> {
+        io::copy(&mut self, &mut io::sink())?;
+        Ok((hex(&self.hasher.finalize()), self.bytes))
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// A writer that hashes and counts everything written through it.
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    pub bytes: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    pub fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    pub fn finish(self) -> (W, String, u64) {
+        (self.inner, hex(&self.hasher.finalize()), self.bytes)
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// What reading a backup back proved.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    pub sha256: String,
+    pub size_bytes: u64,
+    pub uncompressed_bytes: u64,
+    pub toc_entries: usize,
+    /// `schema.table` of every TABLE DATA entry in the archive.
+    pub data_tables: Vec<String>,
+}
+
+impl Verified {
+    pub fn how(&self) -> Vec<String> {
+        vec![
+            "sha256 of the stored file".to_string(),
+            "zstd frame checksums".to_string(),
+            format!("pg_restore --list: {} archive entries", self.toc_entries),
+        ]
+    }
+}
+
+/// Reads `path` completely and proves it is an intact, readable archive. With `expected`,
+/// the SHA-256 must match too.
+pub fn verify_file(path: &Path, pg_restore: &Path, expected: Option<&str>) -> Result<Verified> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| backup_error(format!("cannot open {}: {e}", path.display())))?;
+    let mut hashing = HashingReader::new(file);
+    let mut child = Command::new(pg_restore)
+        .arg("--list")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| backup_error(format!("cannot run {}: {e}", pg_restore.display())))?;
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let out_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let mut uncompressed = 0u64;
+    let decode_result = (|| -> io::Result<()> {
+        let mut decoder = zstd::stream::read::Decoder::new(&mut hashing)?;
+        let mut stdin = child.stdin.take().expect("piped");
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = decoder.read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            uncompressed += n as u64;
+            if let Err(e) = stdin.write_all(&buf[..n]) {
+                // pg_restore stopped reading: its own error says why.
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    return Ok(());
+                }
+                return Err(e);
+            }
+        }
+    })();
+    if let Err(e) = decode_result {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(backup_error(format!("{} is corrupt: {e}", path.display())));
+    }
+    let status = child
+        .wait()
+        .map_err(|e| backup_error(format!("pg_restore --list failed: {e}")))?;
+    let listing = out_thread.join().unwrap_or_default();
+    let errors = err_thread.join().unwrap_or_default();
+    if !status.success() {
+        return Err(backup_error(format!(
+            "{} is not a readable archive: pg_restore --list: {}",
+            path.display(),
+            errors.trim()
+        )));
+    }
+    let (sha256, size_bytes) = hashing
+        .finish()
+        .map_err(|e| backup_error(format!("cannot read {}: {e}", path.display())))?;
+    if let Some(expected) = expected {
+        if expected != sha256 {
+            return Err(backup_error(format!(
+                "{} does not match its checksum (sha256 {} expected, {} found): the file was changed or damaged",
+                path.display(),
+                super::catalog::short_sha(expected),
+                super::catalog::short_sha(&sha256)
+            )));
+        }
+    }
+    let entries: Vec<&str> = listing
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+        .collect();
+    let data_tables = entries
+        .iter()
+        .filter_map(|l| {
+            let rest = &l[l.find(" TABLE DATA ")? + " TABLE DATA ".len()..];
+            let mut words = rest.split_whitespace();
+            Some(format!("{}.{}", words.next()?, words.next()?))
+        })
+        .collect();
+    Ok(Verified {
+        sha256,
+        size_bytes,
+        uncompressed_bytes: uncompressed,
+        toc_entries: entries.len(),
+        data_tables,
+    })
+}

@@ -160,6 +160,12 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
         .map_err(|e| backup_error(format!("cannot export a snapshot: {e}")))?
         .get(0);
 
+    // Counting runs on a second connection that imports the same snapshot, in parallel with
+    // the dump; the exporting transaction stays open until both are done.
+    let counter = {
+        let (target, snapshot) = (target.clone(), snapshot.clone());
+        std::thread::spawn(move || count_rows(&target, &snapshot))
+    };
     let interrupts = Interrupts::install();
     let file = temp
         .file
@@ -177,10 +183,9 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
         request.quiet,
         &interrupts,
     );
-    let tables = match &dumped {
-        Ok(_) => count_rows(&mut snapshot_tx),
-        Err(_) => Ok(Vec::new()),
-    };
+    let tables = counter
+        .join()
+        .unwrap_or_else(|_| Err(backup_error("counting rows failed")));
     let _ = snapshot_tx.commit();
     let (sha256, size_bytes, _uncompressed) = dumped?;
     let tables = tables?;
@@ -327,7 +332,16 @@ fn dump_to(
 }
 
 /// Exact row counts of every ordinary table, in the dump's snapshot.
-fn count_rows(tx: &mut postgres::Transaction) -> Result<Vec<TableCount>> {
+fn count_rows(target: &Target, snapshot: &str) -> Result<Vec<TableCount>> {
+    let mut client = target.connect().map_err(|e| backup_error(e.message))?;
+    let mut tx = client
+        .transaction()
+        .map_err(|e| backup_error(format!("cannot count rows: {e}")))?;
+    let literal = snapshot.replace('\'', "''");
+    tx.batch_execute(&format!(
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT '{literal}'"
+    ))
+    .map_err(|e| backup_error(format!("cannot import the dump's snapshot: {e}")))?;
     let tables = tx
         .query(
             "SELECT n.nspname::text, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \

@@ -87,6 +87,59 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
+/// Reads `file` to the end on a thread, hashing it, and hands the bytes over in chunks.
+/// The thread's result is the SHA-256 and size of everything in the file.
+fn read_and_hash(
+    file: std::fs::File,
+) -> (
+    std::sync::mpsc::Receiver<Vec<u8>>,
+    std::thread::JoinHandle<io::Result<(String, u64)>>,
+) {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    let handle = std::thread::spawn(move || {
+        let mut reader = HashingReader::new(file);
+        loop {
+            let mut chunk = vec![0u8; 1 << 20];
+            let n = reader.read(&mut chunk)?;
+            if n == 0 {
+                break;
+            }
+            chunk.truncate(n);
+            if tx.send(chunk).is_err() {
+                // The consumer stopped (a corrupt frame): still hash the rest for the report.
+                break;
+            }
+        }
+        reader.finish()
+    });
+    (rx, handle)
+}
+
+/// `Read` over chunks arriving from a channel.
+struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.current.len() {
+            match self.rx.recv() {
+                Ok(chunk) => {
+                    self.current = chunk;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// What reading a backup back proved.
 #[derive(Clone, Debug)]
 pub struct Verified {
@@ -113,7 +166,14 @@ impl Verified {
 pub fn verify_file(path: &Path, pg_restore: &Path, expected: Option<&str>) -> Result<Verified> {
     let file = std::fs::File::open(path)
         .map_err(|e| backup_error(format!("cannot open {}: {e}", path.display())))?;
-    let mut hashing = HashingReader::new(file);
+    // Reading and hashing run on their own thread, decompression on this one, pg_restore in
+    // its own process: the read-back costs about the time of the slowest of the three.
+    let (chunks, reader_thread) = read_and_hash(file);
+    let mut stream = ChannelReader {
+        rx: chunks,
+        current: Vec::new(),
+        pos: 0,
+    };
     let mut child = Command::new(pg_restore)
         .arg("--list")
         .stdin(Stdio::piped())
@@ -135,7 +195,7 @@ pub fn verify_file(path: &Path, pg_restore: &Path, expected: Option<&str>) -> Re
     });
     let mut uncompressed = 0u64;
     let decode_result = (|| -> io::Result<()> {
-        let mut decoder = zstd::stream::read::Decoder::new(&mut hashing)?;
+        let mut decoder = zstd::stream::read::Decoder::new(&mut stream)?;
         let mut stdin = child.stdin.take().expect("piped");
         let mut buf = vec![0u8; 256 * 1024];
         loop {
@@ -153,6 +213,11 @@ pub fn verify_file(path: &Path, pg_restore: &Path, expected: Option<&str>) -> Re
             }
         }
     })();
+    // Dropping the stream tells the reader thread to stop early on failure.
+    drop(stream);
+    let read = reader_thread
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("reader thread failed")));
     if let Err(e) = decode_result {
         let _ = child.kill();
         let _ = child.wait();
@@ -170,9 +235,8 @@ pub fn verify_file(path: &Path, pg_restore: &Path, expected: Option<&str>) -> Re
             errors.trim()
         )));
     }
-    let (sha256, size_bytes) = hashing
-        .finish()
-        .map_err(|e| backup_error(format!("cannot read {}: {e}", path.display())))?;
+    let (sha256, size_bytes) =
+        read.map_err(|e| backup_error(format!("cannot read {}: {e}", path.display())))?;
     if let Some(expected) = expected {
         if expected != sha256 {
             return Err(backup_error(format!(

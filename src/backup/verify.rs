@@ -87,14 +87,12 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
+/// The reading thread; its result is (sha256, bytes read).
+type ReaderThread = std::thread::JoinHandle<io::Result<(String, u64)>>;
+
 /// Reads `file` to the end on a thread, hashing it, and hands the bytes over in chunks.
 /// The thread's result is the SHA-256 and size of everything in the file.
-fn read_and_hash(
-    file: std::fs::File,
-) -> (
-    std::sync::mpsc::Receiver<Vec<u8>>,
-    std::thread::JoinHandle<io::Result<(String, u64)>>,
-) {
+fn read_and_hash(file: std::fs::File) -> (std::sync::mpsc::Receiver<Vec<u8>>, ReaderThread) {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     let handle = std::thread::spawn(move || {
         let mut reader = HashingReader::new(file);

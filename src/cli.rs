@@ -54,6 +54,13 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Health of the backups: age, size, count, free space (exit 1 when a check fails)
     Status(StatusArgs),
+    /// Run a command through the guard: destructive commands need a recent verified backup
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
+    /// Show what a command would do and what the guard would decide; run nothing
+    Plan(PlanArgs),
+    /// Show the audit trail of guarded commands
+    Audit(AuditArgs),
     /// List every rule with its severity
     Rules(RulesArgs),
     /// Print a rule's documentation: what it catches, why, an example, how to make it safe
@@ -82,6 +89,70 @@ pub struct CheckArgs {
     /// Exit with 1 when a finding of this severity or worse is found [default: data-loss]
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
+}
+
+pub const RUN_HELP: &str = "\
+EXAMPLES:
+  dbguard run -- alembic downgrade -1
+  dbguard run --backup -- psql -c 'TRUNCATE sessions'
+  psql_script | dbguard run -- psql app_dev
+
+EXIT CODES:
+  the command's own exit code (128+N when it was killed by signal N), or
+  2  usage or configuration error, or the command was not found
+  3  refused by the guard (nothing was run)
+  4  the backup the guard took failed (nothing was run)";
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Do not ask for confirmation (needed without a terminal for risky or destructive commands)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Take the missing backup before a destructive command instead of refusing
+    #[arg(long)]
+    pub backup: bool,
+    /// Print the plan and the decision; run nothing (same as `dbguard plan`)
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The command to run, after `--`
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// The command to plan, after `--`
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Print JSON lines' objects as a JSON list
+    #[arg(long)]
+    pub json: bool,
+    /// Only the newest N entries
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,45 @@ pub struct Config {
     pub database: DatabaseConfig,
     #[serde(default)]
     pub backup: BackupConfig,
+    #[serde(default)]
+    pub guard: GuardConfig,
+    #[serde(default)]
+    pub audit: AuditConfig,
+}
+
+/// `[guard]`: how `dbguard run` treats commands.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardConfig {
+    /// Take the missing backup automatically instead of refusing (like `--backup`).
+    #[serde(default)]
+    pub auto_backup: bool,
+    /// Other commands to treat as destructive: `[[guard.commands]]`.
+    #[serde(default)]
+    pub commands: Vec<GuardedCommand>,
+}
+
+/// `[[guard.commands]] match = "make reset-db"  severity = "data-loss"  database = "…"`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardedCommand {
+    /// The command line it applies to: its leading words (`make reset-db` matches
+    /// `make reset-db ARGS…`); `*` matches any one word.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    pub severity: crate::analysis::Severity,
+    /// The database it destroys (a URL); default: `[database]`.
+    pub database: Option<String>,
+    /// Shown in the plan, e.g. "drops and recreates the dev database".
+    pub reason: Option<String>,
+}
+
+/// `[audit]`: the append-only log of guarded decisions.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// JSON-lines file, relative to the config file (default: `audit.jsonl` in the backup dir).
+    pub path: Option<PathBuf>,
 }
 
 /// `[backup]`: where verified backups live and how many are kept.

@@ -3,10 +3,13 @@
 //! The library holds everything; `main.rs` only parses arguments and maps errors to exit codes.
 
 pub mod analysis;
+pub mod audit;
 pub mod backup;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod exec;
+pub mod guard;
 pub mod output;
 pub mod target;

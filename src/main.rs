@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let palette = Palette::new(dbguard::commands::use_color_stderr(cli.color));
     match dbguard::commands::run(cli) {
-        Ok(exit) => ExitCode::from(exit.code()),
+        Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("{} {}", text_paint(palette.error, "error:"), err.message);
             if let Some(help) = &err.help {

@@ -138,6 +138,7 @@ fn file_finding(display: &str, rule: &'static Rule, message: String) -> Finding 
         statement: String::new(),
         suppressed: false,
         suppression_reason: None,
+        target: None,
     }
 }
 
@@ -282,6 +283,7 @@ fn op_finding(
         statement,
         suppressed: false,
         suppression_reason: None,
+        target: located.op.data_target(),
     }
 }
 

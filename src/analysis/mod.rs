@@ -5,7 +5,9 @@ use serde::Serialize;
 
 /// How bad a finding is. The order matters: `Info < Risky < DataLoss`, which is how
 /// `--fail-on` thresholds compare.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
     /// Worth knowing, nothing is lost.
@@ -58,6 +60,18 @@ pub struct Finding {
     /// The reason given in the `dbguard:allow` annotation that suppressed this finding.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppression_reason: Option<String>,
+    /// The table (and column) the finding is about, when known: the guard asks the database
+    /// whether data is at stake there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<ObjectRef>,
+}
+
+/// A table or column named in SQL, as written (quoted identifiers keep their quotes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ObjectRef {
+    pub table: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
 }
 
 /// What checking one input produced.
@@ -70,6 +84,7 @@ pub struct FileReport {
 
 pub mod allow;
 pub mod check;
+pub mod command;
 pub mod discover;
 pub mod lines;
 pub mod ops;

@@ -121,6 +121,27 @@ pub struct Located {
     pub context: Context,
 }
 
+impl Op {
+    /// The table (and column) whose rows the operation removes or rewrites, when dbguard can
+    /// name it (not for dynamic SQL).
+    pub fn data_target(&self) -> Option<crate::analysis::ObjectRef> {
+        use crate::analysis::ObjectRef;
+        let (table, column) = match self {
+            Op::DropTable { name } => (name, None),
+            Op::Truncate { table } | Op::Delete { table, .. } | Op::Update { table, .. } => {
+                (table, None)
+            }
+            Op::DropColumn { table, column } => (table, Some(column)),
+            _ => return None,
+        };
+        let known = |s: &str| !s.contains(DYNAMIC) && !s.is_empty() && s != "?" && s != "<unknown>";
+        (known(table) && column.is_none_or(|c| known(c))).then(|| ObjectRef {
+            table: table.clone(),
+            column: column.cloned(),
+        })
+    }
+}
+
 /// Makes a name from dynamic SQL readable.
 pub fn display_name(name: &str) -> String {
     name.replace(DYNAMIC, "<dynamic>")

@@ -44,7 +44,8 @@ pub fn parse_version(output: &str) -> Option<(String, u32)> {
     let version = output
         .split_whitespace()
         .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;
-    let major = version.split('.').next()?.parse().ok()?;
+    let digits: String = version.chars().take_while(char::is_ascii_digit).collect();
+    let major = digits.parse().ok()?;
     Some((version.to_string(), major))
 }
 

@@ -1,11 +1,13 @@
 //! One thin file per subcommand, gluing the rooms together.
 
+mod audit;
 mod backup;
 mod backups;
 mod check;
 mod completions;
 mod restore;
 mod rules;
+mod run;
 mod status;
 
 use std::io::{IsTerminal, Write};
@@ -45,7 +47,8 @@ fn decide_color(choice: ColorChoice, terminal: bool) -> bool {
     }
 }
 
-pub fn run(cli: Cli) -> Result<Exit> {
+/// Runs a command line; the result is the process exit code.
+pub fn run(cli: Cli) -> Result<u8> {
     let palette = Palette::new(use_color(cli.color));
     // Only commands that need it read dbguard.toml, so `rules` works next to a broken file.
     let context = || -> Result<Context> {
@@ -58,7 +61,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
             quiet: cli.quiet,
         })
     };
-    match cli.command {
+    let exit = match cli.command {
         Command::Rules(ref args) => rules::list(args, &palette),
         Command::Explain { ref rule } => rules::explain(rule),
         Command::Completions { shell } => completions::print(shell),
@@ -67,7 +70,11 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Backups(args) => backups::run(&context()?, args),
         Command::Restore(args) => restore::run(&context()?, args),
         Command::Status(args) => status::run(&context()?, args),
-    }
+        Command::Audit(args) => audit::run(&context()?, args),
+        Command::Plan(args) => return run::plan(&context()?, args),
+        Command::Run(args) => return run::run(&context()?, args),
+    };
+    exit.map(Exit::code)
 }
 
 /// Writes to stdout; a closed pipe (`dbguard check | head`) is not an error.

@@ -24,10 +24,13 @@ pub mod drop_trigger;
 pub mod drop_type;
 pub mod drop_view;
 pub mod dynamic_sql;
+pub mod guarded_command;
 pub mod include_not_found;
 pub mod merge_delete;
+pub mod remove_volumes;
 pub mod rename_column;
 pub mod rename_table;
+pub mod restore_overwrite;
 pub mod set_not_null;
 pub mod truncate;
 pub mod unknown_allow_rule;
@@ -68,6 +71,9 @@ pub const ALL: &[&Rule] = &[
     &update_without_where::RULE,
     &drop_owned::RULE,
     &cascade_drop::RULE,
+    &restore_overwrite::RULE,
+    &remove_volumes::RULE,
+    &guarded_command::RULE,
     &delete_with_where::RULE,
     &alter_column_type::RULE,
     &set_not_null::RULE,

@@ -1,0 +1,251 @@
+//! `psql`: the SQL it will run (`-c`, `-f`, or a script on stdin) and where it connects.
+
+use super::{target_from_options, Inputs, Plan, Tool};
+use crate::analysis::check;
+use crate::error::{Error, Result};
+
+/// Short options of psql that take a value.
+const VALUE_SHORT: &[char] = &[
+    'c', 'd', 'f', 'h', 'p', 'U', 'v', 'o', 'L', 'P', 'F', 'R', 'T',
+];
+/// Long options of psql that take a value (as `--opt VALUE` or `--opt=VALUE`).
+const VALUE_LONG: &[&str] = &[
+    "command",
+    "dbname",
+    "file",
+    "host",
+    "port",
+    "username",
+    "set",
+    "variable",
+    "output",
+    "log-file",
+    "pset",
+    "field-separator",
+    "record-separator",
+    "table-attr",
+];
+
+/// Where psql's SQL comes from, in the order psql runs it.
+enum Source {
+    Command(String),
+    File(String),
+}
+
+#[derive(Default)]
+struct Options {
+    sources: Vec<Source>,
+    dbname: Option<String>,
+    host: Option<String>,
+    port: Option<String>,
+    user: Option<String>,
+    single_transaction: bool,
+    /// `-l`, `-V`, `--help`: nothing runs.
+    informational: bool,
+}
+
+fn parse(args: &[String]) -> Result<Options> {
+    let mut o = Options::default();
+    let mut positional = Vec::new();
+    let mut i = 1;
+    let set = |o: &mut Options, key: &str, value: String| match key {
+        "c" | "command" => o.sources.push(Source::Command(value)),
+        "f" | "file" => o.sources.push(Source::File(value)),
+        "d" | "dbname" => o.dbname = Some(value),
+        "h" | "host" => o.host = Some(value),
+        "p" | "port" => o.port = Some(value),
+        "U" | "username" => o.user = Some(value),
+        _ => {}
+    };
+    while i < args.len() {
+        let arg = &args[i];
+        i += 1;
+        if arg == "--" {
+            positional.extend(args[i..].iter().cloned());
+            break;
+        }
+        if let Some(long) = arg.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            match name {
+                "single-transaction" => o.single_transaction = true,
+                "list" | "version" | "help" => o.informational = true,
+                _ if VALUE_LONG.contains(&name) => {
+                    let value = match inline {
+                        Some(v) => v,
+                        None => {
+                            i += 1;
+                            args.get(i - 1).cloned().ok_or_else(|| {
+                                Error::usage(format!("psql: --{name} needs a value"))
+                            })?
+                        }
+                    };
+                    set(&mut o, name, value);
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if let Some(cluster) = arg.strip_prefix('-').filter(|c| !c.is_empty()) {
+            // Short options may be bundled: `-Atc "SELECT 1"`, `-1f file.sql`, `-dapp`.
+            for (pos, c) in cluster.char_indices() {
+                if VALUE_SHORT.contains(&c) {
+                    let attached = &cluster[pos + c.len_utf8()..];
+                    let value = if !attached.is_empty() {
+                        attached.to_string()
+                    } else {
+                        i += 1;
+                        args.get(i - 1)
+                            .cloned()
+                            .ok_or_else(|| Error::usage(format!("psql: -{c} needs a value")))?
+                    };
+                    set(&mut o, &c.to_string(), value);
+                    break;
+                }
+                match c {
+                    '1' => o.single_transaction = true,
+                    'l' | 'V' | '?' => o.informational = true,
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        positional.push(arg.clone());
+    }
+    // psql [OPTION]... [DBNAME [USERNAME]]: each bare word fills the first of the two that
+    // -d / -U left unset (like psql's own option parsing).
+    for word in positional {
+        if o.dbname.is_none() {
+            o.dbname = Some(word);
+        } else if o.user.is_none() {
+            o.user = Some(word);
+        }
+    }
+    Ok(o)
+}
+
+pub fn classify(args: &[String], inputs: &mut Inputs) -> Result<Plan> {
+    let o = parse(args)?;
+    let mut plan = Plan::new(args, Tool::Psql, "psql");
+    let target = target_from_options(
+        o.dbname.as_deref(),
+        o.host.as_deref(),
+        o.port.as_deref(),
+        o.user.as_deref(),
+        inputs.env,
+    )?;
+    plan.target = Some((
+        target,
+        "psql's connection options and PG* variables".to_string(),
+    ));
+    if o.informational {
+        plan.description = "psql: lists or prints information; runs no SQL".into();
+        return Ok(plan);
+    }
+    let mut parts = Vec::new();
+    let mut commands = 0;
+    for source in &o.sources {
+        match source {
+            Source::Command(sql) => {
+                commands += 1;
+                plan.reports
+                    .extend(check::check_text(sql, &format!("psql -c #{commands}")));
+            }
+            Source::File(path) if path == "-" => read_stdin(&mut plan, inputs)?,
+            Source::File(path) => {
+                parts.push(format!("-f {path}"));
+                if !std::path::Path::new(path).is_file() {
+                    plan.uncertain = Some(format!(
+                        "psql -f {path}: the file cannot be read, so dbguard cannot check it"
+                    ));
+                    continue;
+                }
+                plan.reports
+                    .extend(check::check_file(std::path::Path::new(path), path));
+            }
+        }
+    }
+    if commands > 0 {
+        parts.insert(
+            0,
+            format!(
+                "{commands} -c command{}",
+                if commands == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    if o.sources.is_empty() {
+        if inputs.stdin_is_terminal {
+            plan.notes
+                .push("interactive psql session: dbguard cannot check what you type".into());
+            parts.push("interactive session".into());
+        } else {
+            read_stdin(&mut plan, inputs)?;
+        }
+    }
+    if plan.stdin.is_some() {
+        parts.push("a script on stdin".into());
+    }
+    if o.single_transaction {
+        parts.push("in one transaction (-1)".into());
+    }
+    plan.description = format!("psql: {}", parts.join(", "));
+    Ok(plan)
+}
+
+/// psql would read SQL from our stdin: read it ourselves, check it, and feed it on.
+fn read_stdin(plan: &mut Plan, inputs: &mut Inputs) -> Result<()> {
+    if plan.stdin.is_some() {
+        return Ok(());
+    }
+    let bytes = (inputs.read_stdin)()?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    plan.reports.extend(check::check_text(&text, "<stdin>"));
+    plan.stdin = Some(bytes);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn options_in_all_their_spellings() {
+        let o = parse(&args(&[
+            "psql",
+            "-Atc",
+            "SELECT 1",
+            "--command=DROP TABLE t",
+            "-1",
+            "-f",
+            "a.sql",
+            "-dapp",
+            "-h",
+            "db",
+            "--port=5434",
+            "bob",
+        ]))
+        .unwrap();
+        assert_eq!(o.sources.len(), 3);
+        assert!(matches!(&o.sources[1], Source::Command(c) if c == "DROP TABLE t"));
+        assert!(o.single_transaction);
+        assert_eq!(o.dbname.as_deref(), Some("app"));
+        assert_eq!(o.host.as_deref(), Some("db"));
+        assert_eq!(o.port.as_deref(), Some("5434"));
+        assert_eq!(o.user.as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn positional_database_and_user() {
+        let o = parse(&args(&["psql", "postgresql://a@h:1/x", "carol"])).unwrap();
+        assert_eq!(o.dbname.as_deref(), Some("postgresql://a@h:1/x"));
+        assert_eq!(o.user.as_deref(), Some("carol"));
+        assert!(parse(&args(&["psql", "-c"])).is_err());
+    }
+}

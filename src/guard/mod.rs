@@ -1,0 +1,263 @@
+//! The guard's policy — the only place it lives. Given a plan's verdict, the state of the
+//! backups and how dbguard was invoked, decide: run at once, take a backup, ask, or refuse.
+
+pub mod weigh;
+
+use chrono::Utc;
+
+use crate::analysis::Severity;
+use crate::backup::catalog::{self, Backup};
+use crate::backup::Settings;
+use crate::target::Target;
+
+/// How `dbguard run` was invoked.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Flags {
+    /// `--yes`: the user already confirmed.
+    pub yes: bool,
+    /// `--backup` (or `[guard] auto_backup`): take a missing backup instead of refusing.
+    pub backup: bool,
+    /// A person is there to answer (stdin and stderr are terminals).
+    pub interactive: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BackupStep {
+    /// A fresh verified backup exists (or none is needed).
+    None,
+    /// Take one before running.
+    Take,
+    /// Ask whether to take one (on a terminal); refusing then refuses the command.
+    Offer,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Confirm {
+    None,
+    /// Risky only: a plain yes/no.
+    YesNo,
+    /// Data loss: type the database name.
+    TypeName(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Nothing risky: run at once, no prompt.
+    Run,
+    /// Run after these steps.
+    Proceed {
+        backup: BackupStep,
+        confirm: Confirm,
+    },
+    /// Do not run (exit 3): why, and the commands that make it safe.
+    Refuse { why: String, fix: Vec<String> },
+}
+
+/// What the decision depends on.
+pub struct Facts<'a> {
+    pub severity: Option<Severity>,
+    /// The database at stake (for the prompt and the refusal).
+    pub database: String,
+    pub fresh_backup: Option<&'a Backup>,
+    pub max_age: &'a str,
+    /// How to take the backup by hand (`dbguard backup …`).
+    pub backup_command: String,
+    /// How to rerun this command with dbguard taking the backup.
+    pub rerun_with_backup: String,
+    pub rerun_with_yes: String,
+}
+
+pub fn decide(facts: &Facts, flags: Flags) -> Decision {
+    let severity = match facts.severity {
+        None | Some(Severity::Info) => return Decision::Run,
+        Some(s) => s,
+    };
+    if severity == Severity::Risky {
+        return if flags.yes {
+            Decision::Proceed {
+                backup: BackupStep::None,
+                confirm: Confirm::None,
+            }
+        } else if flags.interactive {
+            Decision::Proceed {
+                backup: BackupStep::None,
+                confirm: Confirm::YesNo,
+            }
+        } else {
+            Decision::Refuse {
+                why: "the command may change or break data, and there is no terminal to confirm it"
+                    .into(),
+                fix: vec![facts.rerun_with_yes.clone()],
+            }
+        };
+    }
+    let backup = if facts.fresh_backup.is_some() {
+        BackupStep::None
+    } else if flags.backup {
+        BackupStep::Take
+    } else if flags.interactive {
+        BackupStep::Offer
+    } else {
+        return Decision::Refuse {
+            why: format!(
+                "no verified backup of {} newer than {} exists",
+                facts.database, facts.max_age
+            ),
+            fix: vec![
+                format!("{} && {}", facts.backup_command, facts.rerun_with_yes),
+                facts.rerun_with_backup.clone(),
+            ],
+        };
+    };
+    let confirm = if flags.yes {
+        Confirm::None
+    } else if flags.interactive {
+        Confirm::TypeName(facts.database.clone())
+    } else {
+        return Decision::Refuse {
+            why: format!(
+                "the command destroys data in {}, and there is no terminal to confirm it",
+                facts.database
+            ),
+            fix: vec![facts.rerun_with_yes.clone()],
+        };
+    };
+    Decision::Proceed { backup, confirm }
+}
+
+/// The newest verified backup of exactly this database (same cluster, same name) taken within
+/// `max_age`. The cluster is compared by `system_identifier` when both sides know it, else by
+/// host and port.
+pub fn fresh_backup(
+    settings: &Settings,
+    target: &Target,
+    cluster_id: Option<&str>,
+) -> Option<Backup> {
+    let database = target.effective_dbname();
+    let oldest =
+        Utc::now() - chrono::Duration::from_std(settings.max_age).unwrap_or(chrono::Duration::MAX);
+    catalog::list_dir(&settings.database_dir(&database))
+        .into_iter()
+        .find(|b| {
+            let m = &b.metadata;
+            let same_cluster = match (cluster_id, m.cluster_id.as_deref()) {
+                (Some(live), Some(recorded)) => live == recorded,
+                _ => {
+                    same_host(&m.host, &target.effective_host())
+                        && m.port == target.effective_port()
+                }
+            };
+            m.verified && m.database == database && same_cluster && m.finished_at >= oldest
+        })
+}
+
+/// Host names that mean "this machine" are the same host.
+fn same_host(a: &str, b: &str) -> bool {
+    let local = |h: &str| matches!(h, "localhost" | "127.0.0.1" | "::1" | "") || h.starts_with('/');
+    a == b || (local(a) && local(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(severity: Option<Severity>) -> Facts<'static> {
+        Facts {
+            severity,
+            database: "app_dev".into(),
+            fresh_backup: None,
+            max_age: "24h",
+            backup_command: "dbguard backup".into(),
+            rerun_with_backup: "dbguard run --backup -- x".into(),
+            rerun_with_yes: "dbguard run --yes -- x".into(),
+        }
+    }
+
+    const TTY: Flags = Flags {
+        yes: false,
+        backup: false,
+        interactive: true,
+    };
+    const CI: Flags = Flags {
+        yes: false,
+        backup: false,
+        interactive: false,
+    };
+
+    #[test]
+    fn safe_and_info_plans_run_at_once() {
+        assert_eq!(decide(&facts(None), CI), Decision::Run);
+        assert_eq!(decide(&facts(Some(Severity::Info)), CI), Decision::Run);
+    }
+
+    #[test]
+    fn risky_plans_ask_yes_no_or_need_yes() {
+        let f = facts(Some(Severity::Risky));
+        assert_eq!(
+            decide(&f, TTY),
+            Decision::Proceed {
+                backup: BackupStep::None,
+                confirm: Confirm::YesNo
+            }
+        );
+        assert!(matches!(decide(&f, CI), Decision::Refuse { .. }));
+        assert_eq!(
+            decide(&f, Flags { yes: true, ..CI }),
+            Decision::Proceed {
+                backup: BackupStep::None,
+                confirm: Confirm::None
+            }
+        );
+    }
+
+    #[test]
+    fn data_loss_without_backup_refuses_without_a_terminal() {
+        let f = facts(Some(Severity::DataLoss));
+        match decide(&f, CI) {
+            Decision::Refuse { why, fix } => {
+                assert!(why.contains("no verified backup of app_dev newer than 24h"));
+                assert_eq!(
+                    fix,
+                    [
+                        "dbguard backup && dbguard run --yes -- x",
+                        "dbguard run --backup -- x"
+                    ]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // --backup alone still needs the confirmation a terminal or --yes gives.
+        assert!(matches!(
+            decide(&f, Flags { backup: true, ..CI }),
+            Decision::Refuse { .. }
+        ));
+        assert_eq!(
+            decide(
+                &f,
+                Flags {
+                    backup: true,
+                    yes: true,
+                    interactive: false
+                }
+            ),
+            Decision::Proceed {
+                backup: BackupStep::Take,
+                confirm: Confirm::None
+            }
+        );
+        assert_eq!(
+            decide(&f, TTY),
+            Decision::Proceed {
+                backup: BackupStep::Offer,
+                confirm: Confirm::TypeName("app_dev".into())
+            }
+        );
+    }
+
+    #[test]
+    fn hosts_meaning_this_machine_match() {
+        assert!(same_host("localhost", "127.0.0.1"));
+        assert!(same_host("/var/run/postgresql", "localhost"));
+        assert!(!same_host("db.internal", "localhost"));
+    }
+}

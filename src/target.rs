@@ -466,30 +466,104 @@ fn split_pgpass(line: &str) -> Vec<String> {
 }
 
 /// Masks credentials anywhere in free text: passwords in URLs, `password=` in connection
-/// strings, `PGPASSWORD=…`, and `--password …` / `-W …`-style arguments.
+/// strings, `PGPASSWORD=…` (and other `*PASSWORD` / `*SECRET*` / `*TOKEN` variables), and
+/// `--password …` arguments. Hand-written rather than regexes: it runs on every guarded
+/// command, and compiling Unicode-aware patterns cost milliseconds each time.
 pub fn mask_secrets(text: &str) -> String {
-    use std::sync::OnceLock;
-    static PATTERNS: OnceLock<Vec<(regex::Regex, &'static str)>> = OnceLock::new();
-    let patterns = PATTERNS.get_or_init(|| {
-        vec![
-            // scheme://user:password@host
-            (regex::Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:)([^@\s]*)@").unwrap(), "${1}***@"),
-            // PGPASSWORD=… / AWS_SECRET_ACCESS_KEY=… in a command line or environment dump
-            (
-                regex::Regex::new(r"(?i)\b((?:PGPASSWORD|[A-Z_]*SECRET[A-Z_]*|[A-Z_]*TOKEN|[A-Z_]*PASSWORD)=)(\S+)").unwrap(),
-                "${1}***",
-            ),
-            // password=secret or password='sec ret' in key/value connection strings
-            (regex::Regex::new(r"(?i)\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)").unwrap(), "${1}***"),
-            // --password secret / --password=secret
-            (regex::Regex::new(r"(--password[= ])(\S+)").unwrap(), "${1}***"),
-        ]
-    });
-    let mut out = text.to_string();
-    for (pattern, replacement) in patterns {
-        out = pattern.replace_all(&out, *replacement).into_owned();
+    let mut out = String::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    // Where the current whitespace-separated word starts.
+    let mut word_start = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii_whitespace() {
+            word_start = i + 1;
+            out.push(b as char);
+            i += 1;
+            continue;
+        }
+        // scheme://user:PASSWORD@host
+        if text[i..].starts_with("://") {
+            out.push_str("://");
+            i += 3;
+            let rest = &text[i..];
+            let authority_end = rest
+                .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace())
+                .unwrap_or(rest.len());
+            let authority = &rest[..authority_end];
+            if let Some(at) = authority.rfind('@') {
+                let userinfo = &authority[..at];
+                match userinfo.find(':') {
+                    Some(colon) => {
+                        out.push_str(&userinfo[..=colon]);
+                        out.push_str(MASK);
+                    }
+                    None => out.push_str(userinfo),
+                }
+                out.push('@');
+                i += at + 1;
+            }
+            continue;
+        }
+        if b == b'=' {
+            let key = &text[word_start..i];
+            let bare_key = key.trim_start_matches(['"', '\'', '(']);
+            if is_secret_key(bare_key) {
+                out.push('=');
+                i = skip_value(text, i + 1);
+                out.push_str(MASK);
+                continue;
+            }
+        }
+        // --password SECRET (the value is the next word)
+        if i == word_start && text[i..].starts_with("--password") {
+            let after = i + "--password".len();
+            if text[after..].starts_with(' ') {
+                out.push_str("--password ");
+                i = skip_value(text, after + 1);
+                out.push_str(MASK);
+                continue;
+            }
+        }
+        let c = text[i..].chars().next().expect("in bounds");
+        out.push(c);
+        i += c.len_utf8();
     }
     out
+}
+
+/// Keys whose value is a credential: `password`, `PGPASSWORD`, `--password`,
+/// `AWS_SECRET_ACCESS_KEY`, `GITHUB_TOKEN`, …
+fn is_secret_key(key: &str) -> bool {
+    let key = key.trim_start_matches('-');
+    if key.eq_ignore_ascii_case("password") {
+        return true;
+    }
+    let upper = key
+        .chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && !key.is_empty();
+    upper && (key.ends_with("PASSWORD") || key.contains("SECRET") || key.ends_with("TOKEN"))
+}
+
+/// End of a value: a quoted string (`'…'` with backslash escapes) or up to white space.
+fn skip_value(text: &str, from: usize) -> usize {
+    let bytes = text.as_bytes();
+    if bytes.get(from) == Some(&b'\'') {
+        let mut i = from + 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => i += 2,
+                b'\'' => return i + 1,
+                _ => i += 1,
+            }
+        }
+        return bytes.len();
+    }
+    text[from..]
+        .find(char::is_whitespace)
+        .map_or(text.len(), |n| from + n)
 }
 
 #[cfg(test)]
@@ -579,6 +653,27 @@ mod tests {
             .unwrap()
             .with_defaults(&env(&[("PGPASSFILE", path)]));
         assert_eq!(t.password(), None);
+    }
+
+    #[test]
+    fn masking_keeps_everything_else() {
+        assert_eq!(
+            mask_secrets("psql -c 'SELECT 1' --set=x=1 élan"),
+            "psql -c 'SELECT 1' --set=x=1 élan"
+        );
+        assert_eq!(
+            mask_secrets("postgresql://app@h/db"),
+            "postgresql://app@h/db"
+        );
+        assert_eq!(mask_secrets("password='a b' host=x"), "password=*** host=x");
+        assert_eq!(
+            mask_secrets("AWS_SECRET_ACCESS_KEY=abc GITHUB_TOKEN=t x"),
+            "AWS_SECRET_ACCESS_KEY=*** GITHUB_TOKEN=*** x"
+        );
+        assert_eq!(
+            mask_secrets("--password=pw --password pw2"),
+            "--password=*** --password ***"
+        );
     }
 
     #[test]

@@ -2,7 +2,11 @@
 
 mod check;
 mod completions;
+mod hook;
+mod init;
 mod rules;
+mod staged;
+mod verify_test_db;
 
 use std::io::{IsTerminal, Write};
 
@@ -48,7 +52,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Rules(args) => return rules::list(args, &palette),
         Command::Explain { rule } => return rules::explain(rule),
         Command::Completions { shell } => return completions::print(*shell),
-        Command::Check(_) => {}
+        Command::Hook { action } => return hook::run(action, cli.quiet),
+        Command::Init(args) => return init::run(args, cli.config.as_deref(), cli.quiet),
+        Command::Check(_) | Command::VerifyTestDb(_) => {}
     }
     let cwd = std::env::current_dir()
         .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
@@ -60,7 +66,12 @@ pub fn run(cli: Cli) -> Result<Exit> {
     };
     match cli.command {
         Command::Check(args) => check::run(&context, args),
-        Command::Rules(_) | Command::Explain { .. } | Command::Completions { .. } => {
+        Command::VerifyTestDb(args) => verify_test_db::run(&context, &args, &cwd),
+        Command::Rules(_)
+        | Command::Explain { .. }
+        | Command::Completions { .. }
+        | Command::Hook { .. }
+        | Command::Init(_) => {
             unreachable!("handled above")
         }
     }

@@ -22,15 +22,27 @@ pub fn run(context: &Context, args: &VerifyTestDbArgs, cwd: &Path) -> Result<Exi
     })?;
     if args.json {
         super::write_stdout(|out| {
-            let doc = serde_json::json!({ "version": 1, "ok": report.ok, "test_database": report.test_database,
-                "dev_database": report.dev_database, "checks": report.checks, "notes": report.notes });
-            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            serde_json::to_writer_pretty(
+                &mut *out,
+                &Json {
+                    version: 1,
+                    report: &report,
+                },
+            )?;
             writeln!(out)
         })?;
     } else {
         super::write_stdout(|out| text(&report, context, out))?;
     }
     Ok(if report.ok { Exit::Ok } else { Exit::Findings })
+}
+
+/// The JSON contract: `version` first, then the report's fields in declaration order.
+#[derive(serde::Serialize)]
+struct Json<'a> {
+    version: u32,
+    #[serde(flatten)]
+    report: &'a Report,
 }
 
 fn text(report: &Report, context: &Context, out: &mut dyn Write) -> std::io::Result<()> {

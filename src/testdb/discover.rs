@@ -202,7 +202,7 @@ fn pick(assignments: &[Assignment], names: &Names, env: &dyn Env) -> Option<Cand
                 Value::Known(v) => Some(v.clone()),
                 _ => None,
             },
-            source: format!("{} ({} sets {})", a.location, a.how, a.var),
+            source: format!("{}: {} sets {}", a.location, a.how, a.var),
         };
         let current = state.get(a.var.as_str()).cloned();
         let next = match a.access {

@@ -103,7 +103,8 @@ pub fn verify(request: &Request) -> Result<Report> {
     } else {
         checks::mark(&test_probe, settings.require_mark)
     });
-    if request.mark && !settings.require_mark {
+    let marked = request.mark && checks.last().is_some_and(|c| c.status == Status::Pass);
+    if marked && !settings.require_mark {
         notes.push(
             "set `require_mark = true` under [test_database] so that an unmarked test database fails from now on"
                 .to_string(),

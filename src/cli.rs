@@ -166,6 +166,8 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+    /// GitLab code quality report (Code Climate JSON)
+    Gitlab,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]

@@ -262,3 +262,21 @@ fn the_hook_works_with_a_minimal_environment_and_finds_a_moved_binary() {
         out.output
     );
 }
+
+#[test]
+fn commit_all_and_commit_with_paths_are_checked_too() {
+    // `git commit -a` and `git commit PATH` stage into a temporary index (GIT_INDEX_FILE);
+    // the hook must read that one.
+    let repo = GitRepo::new();
+    installed(&repo);
+    repo.write("m.sql", "SELECT 1;\n");
+    repo.ok(&["add", "."]);
+    repo.ok(&["commit", "-q", "-m", "init"]);
+    repo.write("m.sql", DROP);
+    let out = repo.git(&["commit", "-a", "-m", "x"]);
+    assert!(!out.success, "{}", out.output);
+    assert!(out.output.contains("drop-table"), "{}", out.output);
+    let out = repo.git(&["commit", "-m", "x", "m.sql"]);
+    assert!(!out.success, "{}", out.output);
+    assert!(out.output.contains("drop-table"), "{}", out.output);
+}

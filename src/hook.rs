@@ -14,8 +14,13 @@ pub const MARKER: &str = "# dbguard-managed-hook";
 pub const HOOK: &str = "pre-commit";
 pub const CHAINED: &str = "pre-commit.dbguard-chained";
 
-pub fn script(binary: &Path) -> String {
+/// The hook's text. `config` is a `--config` file given at install time, passed on to every
+/// check.
+pub fn script(binary: &Path, config: Option<&Path>) -> String {
     let binary = shell_quote(&binary.to_string_lossy());
+    let config = config.map_or(String::new(), |c| {
+        format!(" --config {}", shell_quote(&c.to_string_lossy()))
+    });
     format!(
         r#"#!/bin/sh
 {MARKER}: written by `dbguard hook install`; `dbguard hook uninstall` removes it.
@@ -39,7 +44,7 @@ if [ -z "$dbguard" ]; then
     exit 1
 fi
 
-"$dbguard" check --staged
+"$dbguard"{config} check --staged
 status=$?
 if [ "$status" -ne 0 ]; then
     echo >&2
@@ -76,7 +81,12 @@ pub enum Installed {
     Chained(PathBuf),
 }
 
-pub fn install(hooks_dir: &Path, binary: &Path, force: bool) -> Result<Installed> {
+pub fn install(
+    hooks_dir: &Path,
+    binary: &Path,
+    config: Option<&Path>,
+    force: bool,
+) -> Result<Installed> {
     fs::create_dir_all(hooks_dir).map_err(|e| {
         Error::usage(format!(
             "cannot create the hooks directory {}: {e}",
@@ -113,7 +123,7 @@ pub fn install(hooks_dir: &Path, binary: &Path, force: bool) -> Result<Installed
             .map_err(|e| Error::usage(format!("cannot move {} aside: {e}", hook.display())))?;
         Installed::Chained(chained)
     };
-    write_executable(&hook, &script(binary))?;
+    write_executable(&hook, &script(binary, config))?;
     Ok(outcome)
 }
 
@@ -171,15 +181,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let hooks = dir.path().join("hooks");
         let bin = Path::new("/opt/it's/dbguard");
-        assert_eq!(install(&hooks, bin, false).unwrap(), Installed::New);
+        assert_eq!(install(&hooks, bin, None, false).unwrap(), Installed::New);
         let text = fs::read_to_string(hooks.join(HOOK)).unwrap();
         assert!(text.contains(r"dbguard='/opt/it'\''s/dbguard'"), "{text}");
-        assert_eq!(install(&hooks, bin, false).unwrap(), Installed::Updated);
+        assert_eq!(
+            install(&hooks, bin, None, false).unwrap(),
+            Installed::Updated
+        );
         assert_eq!(uninstall(&hooks).unwrap(), Uninstalled::Removed(None));
         assert_eq!(uninstall(&hooks).unwrap(), Uninstalled::Missing);
 
         fs::write(hooks.join(HOOK), "#!/bin/sh\necho mine\n").unwrap();
-        let err = install(&hooks, bin, false).unwrap_err();
+        let err = install(&hooks, bin, None, false).unwrap_err();
         assert!(
             err.message.contains("not written by dbguard"),
             "{}",
@@ -187,7 +200,7 @@ mod tests {
         );
         assert_eq!(uninstall(&hooks).unwrap(), Uninstalled::NotOurs);
         assert!(matches!(
-            install(&hooks, bin, true).unwrap(),
+            install(&hooks, bin, None, true).unwrap(),
             Installed::Chained(_)
         ));
         assert_eq!(

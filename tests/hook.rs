@@ -280,3 +280,25 @@ fn commit_all_and_commit_with_paths_are_checked_too() {
     assert!(!out.success, "{}", out.output);
     assert!(out.output.contains("drop-table"), "{}", out.output);
 }
+
+#[test]
+fn a_config_given_at_install_time_applies_to_every_commit() {
+    let repo = GitRepo::new();
+    repo.write("ci/dbguard.toml", "[check]\nfail_on = \"risky\"\n");
+    repo.dbguard(&["--config", "ci/dbguard.toml", "hook", "install"])
+        .run()
+        .code(0);
+    repo.write("m.sql", "ALTER TABLE t ALTER COLUMN c TYPE bigint;\n");
+    repo.ok(&["add", "m.sql"]);
+    let out = repo.git(&["commit", "-m", "x"]);
+    assert!(
+        !out.success,
+        "risky fails with this config:\n{}",
+        out.output
+    );
+    assert!(out.output.contains("alter-column-type"), "{}", out.output);
+    repo.dbguard(&["--config", "nope.toml", "hook", "install"])
+        .run()
+        .code(2)
+        .stderr_has("config file not found");
+}

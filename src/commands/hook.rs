@@ -1,11 +1,13 @@
 //! `dbguard hook install|uninstall`.
 
+use std::path::Path;
+
 use crate::cli::HookAction;
 use crate::error::{Error, Exit, Result};
 use crate::git::Repo;
 use crate::hook::{self, Installed, Uninstalled};
 
-pub fn run(action: &HookAction, quiet: bool) -> Result<Exit> {
+pub fn run(action: &HookAction, config: Option<&Path>, quiet: bool) -> Result<Exit> {
     let cwd = std::env::current_dir()
         .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
     let repo = Repo::discover(&cwd)?;
@@ -23,7 +25,15 @@ pub fn run(action: &HookAction, quiet: bool) -> Result<Exit> {
                 .map_err(|e| {
                     Error::usage(format!("cannot tell where the dbguard binary is: {e}"))
                 })?;
-            match hook::install(&hooks_dir, &binary, *force)? {
+            // A --config given now applies to every commit, wherever git runs the hook from.
+            let config = config
+                .map(|c| {
+                    c.canonicalize().map_err(|e| {
+                        Error::usage(format!("config file not found: {}: {e}", c.display()))
+                    })
+                })
+                .transpose()?;
+            match hook::install(&hooks_dir, &binary, config.as_deref(), *force)? {
                 Installed::New => say(format!("installed the pre-commit hook: {}", path.display())),
                 Installed::Updated => say(format!("updated the pre-commit hook: {}", path.display())),
                 Installed::Chained(chained) => say(format!(

@@ -52,7 +52,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Rules(args) => return rules::list(args, &palette),
         Command::Explain { rule } => return rules::explain(rule),
         Command::Completions { shell } => return completions::print(*shell),
-        Command::Hook { action } => return hook::run(action, cli.quiet),
+        Command::Hook { action } => return hook::run(action, cli.config.as_deref(), cli.quiet),
         Command::Init(args) => return init::run(args, cli.config.as_deref(), cli.quiet),
         Command::Check(_) | Command::VerifyTestDb(_) => {}
     }

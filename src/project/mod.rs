@@ -39,17 +39,25 @@ const SKIPPED_DIRS: &[&str] = &[
     "target",
 ];
 const MAX_DEPTH: usize = 8;
+/// At most this many directories are read: pytest's rootdir can be far up (a stray
+/// pytest.ini in a home directory), and the search must stay quick even then.
+const MAX_DIRS: usize = 5_000;
 
 /// Every conftest.py under `root`: the root's own first, then deeper ones in path order (the
 /// order pytest imports them in for a full run).
 pub fn conftest_files(root: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
-    walk(root, 0, &mut found);
+    let mut budget = MAX_DIRS;
+    walk(root, 0, &mut budget, &mut found);
     found.sort_by_key(|p| (p.components().count(), p.clone()));
     found
 }
 
-fn walk(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
+fn walk(dir: &Path, depth: usize, budget: &mut usize, found: &mut Vec<PathBuf>) {
+    if *budget == 0 {
+        return;
+    }
+    *budget -= 1;
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -62,7 +70,7 @@ fn walk(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
         if kind.is_dir() {
             if depth < MAX_DEPTH && !name.starts_with('.') && !SKIPPED_DIRS.contains(&name.as_ref())
             {
-                walk(&entry.path(), depth + 1, found);
+                walk(&entry.path(), depth + 1, budget, found);
             }
         } else if name == "conftest.py" {
             found.push(entry.path());
@@ -111,4 +119,34 @@ pub fn shown(path: &Path, base: &Path) -> String {
         .unwrap_or(path)
         .to_string_lossy()
         .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conftest_files_root_first_skipping_environments() {
+        let dir = tempfile::tempdir().unwrap();
+        for path in [
+            "tests/unit/conftest.py",
+            "conftest.py",
+            "tests/conftest.py",
+            ".venv/lib/conftest.py",
+            "venv/lib/site-packages/x/conftest.py",
+            "node_modules/conftest.py",
+        ] {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        let found: Vec<String> = conftest_files(dir.path())
+            .iter()
+            .map(|p| shown(p, dir.path()))
+            .collect();
+        assert_eq!(
+            found,
+            ["conftest.py", "tests/conftest.py", "tests/unit/conftest.py"]
+        );
+    }
 }

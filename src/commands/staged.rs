@@ -25,23 +25,22 @@ pub fn reports(context: &Context) -> Result<Vec<FileReport>> {
         let Some(kind) = selection.kind(&path) else {
             continue;
         };
-        let dir = repo.toplevel.join(&path);
-        let dir = dir.parent();
-        match kind {
-            FileKind::Sql => {
-                let blob = repo.staged_blob(&path)?;
-                reports.extend(check::check_bytes(blob, &path, dir));
-            }
-            // Staged alembic revisions go to the alembic analyzer once it exists; until then
-            // they are named, not silently passed.
-            FileKind::Python => {
-                if !context.quiet {
-                    eprintln!(
-                        "{} {path}: staged alembic revision not checked (this dbguard reads SQL migrations only)",
-                        paint(context.palette.note, "note:")
-                    );
-                }
-            }
+        let full = repo.toplevel.join(&path);
+        let blob = repo.staged_blob(&path)?;
+        // The same per-kind dispatch as `check`, on the staged blob.
+        let checked = match kind {
+            FileKind::Sql => Some(check::check_bytes(blob, &path, full.parent())),
+            // The alembic analyzer plugs in here, e.g. `Some(alembic::check_bytes(blob, &path))`.
+            FileKind::Python => None,
+        };
+        match checked {
+            Some(found) => reports.extend(found),
+            // Named, not silently passed.
+            None if !context.quiet => eprintln!(
+                "{} {path}: staged alembic revision not checked (this dbguard reads SQL migrations only)",
+                paint(context.palette.note, "note:")
+            ),
+            None => {}
         }
     }
     Ok(reports)

@@ -68,6 +68,16 @@ pub enum Command {
         /// A rule id, as listed by `dbguard rules`
         rule: String,
     },
+    /// Prove the tests' database is not the dev database (before pytest, and in CI)
+    #[command(name = "verify-test-db", after_help = VERIFY_TEST_DB_HELP)]
+    VerifyTestDb(VerifyTestDbArgs),
+    /// Install or remove the git pre-commit hook that runs `dbguard check --staged`
+    Hook {
+        #[command(subcommand)]
+        action: HookAction,
+    },
+    /// Write a commented dbguard.toml from what the project shows (alembic.ini, .env, conftest.py)
+    Init(InitArgs),
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -89,6 +99,67 @@ pub struct CheckArgs {
     /// Exit with 1 when a finding of this severity or worse is found [default: data-loss]
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
+
+    /// Check the staged content (the git index) of added or modified migrations instead of
+    /// files on disk: what the pre-commit hook runs
+    #[arg(long, conflicts_with = "paths")]
+    pub staged: bool,
+}
+
+pub const VERIFY_TEST_DB_HELP: &str = "\
+The test URL is the first of: --url; [test_database] url, then $TEST_DATABASE_URL (or
+[test_database] url_env); pytest-env entries of the pytest configuration (pytest.ini,
+pyproject.toml, tox.ini, setup.cfg); conftest.py files (read, never run); .env.test.
+
+CHECKS:
+  url       a test database URL was found
+  port      it uses [test_database] port (when set), not the dev database's port
+  name      its database name matches [test_database] name_pattern (when set)
+  identity  it does not reach the dev database (same cluster system identifier and
+            database name), whatever host name or port it uses
+  mark      it carries the marker written by --mark (required with require_mark = true)
+
+EXIT CODES:
+  0  every check passed (or was skipped)
+  1  a check failed
+  2  usage or configuration error";
+
+#[derive(Debug, Args)]
+pub struct VerifyTestDbArgs {
+    /// The test database URL [default: discovered, see below]
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// The dev database URL [default: [database] url, else $DATABASE_URL, else PG* variables]
+    #[arg(long, value_name = "URL")]
+    pub dev_url: Option<String>,
+
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    /// Mark the test database (a line in its COMMENT) once every other check passes
+    #[arg(long)]
+    pub mark: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookAction {
+    /// Write the pre-commit hook into the repository's hooks directory (core.hooksPath aware)
+    Install {
+        /// Replace a pre-commit hook dbguard did not write; it keeps running, after dbguard
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove dbguard's pre-commit hook (and put back a hook it had chained)
+    Uninstall,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Print the configuration instead of writing dbguard.toml
+    #[arg(long)]
+    pub print: bool,
 }
 
 pub const RUN_HELP: &str = "\
@@ -235,6 +306,8 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+    /// GitLab code quality report (Code Climate JSON)
+    Gitlab,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]

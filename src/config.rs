@@ -23,6 +23,8 @@ pub struct Config {
     pub guard: GuardConfig,
     #[serde(default)]
     pub audit: AuditConfig,
+    #[serde(default)]
+    pub test_database: TestDatabaseConfig,
 }
 
 /// `[guard]`: how `dbguard run` treats commands.
@@ -73,6 +75,23 @@ pub struct BackupConfig {
     pub max_age: Option<String>,
     /// `zstd:LEVEL` (1–19, default `zstd:3`).
     pub compression: Option<String>,
+}
+
+/// `[test_database]`: the database the test suite uses, which `verify-test-db` checks.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestDatabaseConfig {
+    /// The test database URL. Prefer `url_env` when it holds a password.
+    pub url: Option<String>,
+    /// The environment variable holding the test URL (default `TEST_DATABASE_URL`).
+    pub url_env: Option<String>,
+    /// The port the test database must use (a dedicated test cluster, e.g. 5434).
+    pub port: Option<u16>,
+    /// A glob (`*`, `?`) the test database name must match, e.g. `*_test`.
+    pub name_pattern: Option<String>,
+    /// Require the marker written by `verify-test-db --mark` in the test database.
+    #[serde(default)]
+    pub require_mark: bool,
 }
 
 /// `[database]`: the database dbguard protects.

@@ -68,6 +68,35 @@ pub fn check_text(text: &str, display: &str) -> Vec<FileReport> {
     reports
 }
 
+/// Checks content that is not read from its path (a staged git blob): decoded like a file,
+/// with includes resolved against `dir`.
+pub fn check_bytes(bytes: Vec<u8>, display: &str, dir: Option<&Path>) -> Vec<FileReport> {
+    let (text, problem) = match decode(bytes) {
+        Decoded::Text(text) => (text, None),
+        Decoded::Lossy(text, why) => (text, Some(why)),
+        Decoded::Binary => {
+            let message =
+                format!("{display} looks like a binary file, not SQL; it was not analysed");
+            return vec![whole_file_report(
+                display,
+                &rules::unreadable_file::RULE,
+                message,
+            )];
+        }
+    };
+    let mut reports = Vec::new();
+    check_sql(&text, display, dir, 0, &mut Vec::new(), &mut reports);
+    if let Some(why) = problem {
+        let finding = file_finding(
+            display,
+            &rules::unreadable_file::RULE,
+            format!("{display} is {why}"),
+        );
+        reports[0].findings.insert(0, finding);
+    }
+    reports
+}
+
 fn check_path(
     path: &Path,
     display: &str,

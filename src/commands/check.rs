@@ -20,6 +20,10 @@ pub fn run(context: &Context, args: CheckArgs) -> Result<Exit> {
         .fail_on
         .or(settings.fail_on)
         .unwrap_or(FailOn::DataLoss);
+    if args.staged {
+        let reports = super::staged::reports(context)?;
+        return finish(context, format, fail_on, &reports);
+    }
     let paths: Vec<PathBuf> = if !args.paths.is_empty() {
         args.paths
     } else if !settings.paths.is_empty() {
@@ -59,12 +63,21 @@ pub fn run(context: &Context, args: CheckArgs) -> Result<Exit> {
         .into_iter()
         .flatten()
         .collect();
+    finish(context, format, fail_on, &reports)
+}
 
+/// Renders the reports and turns them into the exit code.
+fn finish(
+    context: &Context,
+    format: Format,
+    fail_on: FailOn,
+    reports: &[FileReport],
+) -> Result<Exit> {
     let options = Options {
         palette: context.palette,
         quiet: context.quiet,
     };
-    super::write_stdout(|out| output::render(format, &reports, &options, out))?;
+    super::write_stdout(|out| output::render(format, reports, &options, out))?;
 
     let failed = fail_on.threshold().is_some_and(|threshold| {
         reports

@@ -5,10 +5,14 @@ mod backup;
 mod backups;
 mod check;
 mod completions;
+mod hook;
+mod init;
 mod restore;
 mod rules;
 mod run;
+mod staged;
 mod status;
+mod verify_test_db;
 
 use std::io::{IsTerminal, Write};
 
@@ -51,10 +55,12 @@ fn decide_color(choice: ColorChoice, terminal: bool) -> bool {
 pub fn run(cli: Cli) -> Result<u8> {
     let palette = Palette::new(use_color(cli.color));
     // Only commands that need it read dbguard.toml, so `rules` works next to a broken file.
+    let cwd = || {
+        std::env::current_dir()
+            .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))
+    };
     let context = || -> Result<Context> {
-        let cwd = std::env::current_dir()
-            .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
-        let config = config::load(cli.config.as_deref(), &cwd)?;
+        let config = config::load(cli.config.as_deref(), &cwd()?)?;
         Ok(Context {
             config,
             palette,
@@ -65,7 +71,10 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Rules(ref args) => rules::list(args, &palette),
         Command::Explain { ref rule } => rules::explain(rule),
         Command::Completions { shell } => completions::print(shell),
+        Command::Hook { ref action } => hook::run(action, cli.config.as_deref(), cli.quiet),
+        Command::Init(ref args) => init::run(args, cli.config.as_deref(), cli.quiet),
         Command::Check(args) => check::run(&context()?, args),
+        Command::VerifyTestDb(ref args) => verify_test_db::run(&context()?, args, &cwd()?),
         Command::Backup(args) => backup::run(&context()?, args),
         Command::Backups(args) => backups::run(&context()?, args),
         Command::Restore(args) => restore::run(&context()?, args),

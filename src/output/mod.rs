@@ -2,6 +2,7 @@
 //! scanning, and GitHub workflow commands. Renderers only format; they decide nothing.
 
 mod github;
+mod gitlab;
 mod json;
 mod sarif;
 mod text;
@@ -62,5 +63,6 @@ pub fn render(
         Format::Json => json::render(reports, &summary, out),
         Format::Sarif => sarif::render(reports, out),
         Format::Github => github::render(reports, &summary, out),
+        Format::Gitlab => gitlab::render(reports, out),
     }
 }

@@ -106,6 +106,17 @@ impl Done {
         self
     }
 
+    /// Asserts `secret` appears nowhere in the output.
+    pub fn never_shows(self, secret: &str) -> Self {
+        assert!(
+            !self.stdout.contains(secret) && !self.stderr.contains(secret),
+            "{secret:?} was printed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
@@ -120,4 +131,13 @@ pub fn temp_with(files: &[(&str, &[u8])]) -> tempfile::TempDir {
         std::fs::write(path, content).unwrap();
     }
     dir
+}
+
+/// Writes files (creating directories) under `dir`.
+pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (name, content) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
 }

@@ -2,10 +2,16 @@
 //!
 //! Every test binary (`tests/*.rs`) pulls this in with `mod support;`. Each binary uses
 //! only part of it, so unused items are expected and would otherwise warn per binary.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod cli;
+mod forward;
+mod git;
 mod pg;
 
+pub use cli::{dbguard, write_files, Done, Run};
+#[allow(unused_imports)]
+pub use forward::{closed_port, Forwarder};
+pub use git::GitRepo;
 #[allow(unused_imports)]
 pub use pg::{unique_db, PgCluster};

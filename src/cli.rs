@@ -44,6 +44,9 @@ pub enum Command {
     /// Find destructive statements in SQL files (like a compiler: file:line:col, rule, help)
     #[command(after_help = EXIT_CODES_HELP)]
     Check(CheckArgs),
+    /// Show what an alembic command would run and what it would destroy, without running it
+    #[command(after_help = PLAN_HELP)]
+    Plan(PlanArgs),
     /// List every rule with its severity
     Rules(RulesArgs),
     /// Print a rule's documentation: what it catches, why, an example, how to make it safe
@@ -72,6 +75,49 @@ pub struct CheckArgs {
     /// Exit with 1 when a finding of this severity or worse is found [default: data-loss]
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
+
+    /// Which functions of alembic revisions (.py) to check: `upgrade` (what a deploy runs),
+    /// `downgrade`, or `both`
+    #[arg(long, value_enum, default_value_t = CheckDirection::Upgrade, value_name = "WHICH")]
+    pub direction: CheckDirection,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckDirection {
+    Upgrade,
+    Downgrade,
+    Both,
+}
+
+pub const PLAN_HELP: &str = "\
+EXAMPLES:
+  dbguard plan -- alembic upgrade head
+  dbguard plan --format json -- alembic downgrade -1
+  dbguard plan -- poetry run alembic -c db/alembic.ini upgrade +2
+
+The verdict is the worst finding of any step: safe, risky or data-loss; `uncertain` is added
+when the database could not be read (the plan then assumes nothing about its revision).";
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Output format (text or json)
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text, value_name = "FORMAT")]
+    pub format: PlanFormat,
+
+    /// The database to read the current revision from [default: [database] in dbguard.toml,
+    /// else $DATABASE_URL, else PG* variables]
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// The command that would run, e.g. `alembic upgrade head`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

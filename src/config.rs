@@ -17,6 +17,17 @@ pub struct Config {
     pub check: CheckConfig,
     #[serde(default)]
     pub database: DatabaseConfig,
+    #[serde(default)]
+    pub alembic: AlembicSettings,
+}
+
+/// `[alembic]`: where the alembic project is.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlembicSettings {
+    /// The alembic.ini (or pyproject.toml) to read, relative to dbguard.toml. Default: what
+    /// alembic itself uses: `$ALEMBIC_CONFIG`, else `alembic.ini` in the current directory.
+    pub config: Option<PathBuf>,
 }
 
 /// `[database]`: the database dbguard protects.

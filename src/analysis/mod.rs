@@ -71,6 +71,7 @@ pub struct FileReport {
 pub mod alembic;
 pub mod allow;
 pub mod check;
+pub mod command;
 pub mod discover;
 pub mod lines;
 pub mod ops;

@@ -2,6 +2,7 @@
 
 mod check;
 mod completions;
+mod plan;
 mod rules;
 
 use std::io::{IsTerminal, Write};
@@ -48,7 +49,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Rules(args) => return rules::list(args, &palette),
         Command::Explain { rule } => return rules::explain(rule),
         Command::Completions { shell } => return completions::print(*shell),
-        Command::Check(_) => {}
+        Command::Check(_) | Command::Plan(_) => {}
     }
     let cwd = std::env::current_dir()
         .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
@@ -60,6 +61,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
     };
     match cli.command {
         Command::Check(args) => check::run(&context, args),
+        Command::Plan(args) => plan::run(&context, args),
         Command::Rules(_) | Command::Explain { .. } | Command::Completions { .. } => {
             unreachable!("handled above")
         }

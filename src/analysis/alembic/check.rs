@@ -173,10 +173,11 @@ fn finding(
     op: &PyOp,
 ) -> Option<Finding> {
     let (rule, message) = rules::classify(&op.op)?;
-    let mut where_ = format!("in {function}() of revision {revision}");
-    if !op.via.is_empty() {
-        where_ = format!("in {}() called from {where_}", op.via.join("() via "));
+    let mut where_ = format!("{function}() of revision {revision}");
+    for helper in &op.via {
+        where_ = format!("{helper}() called from {where_}");
     }
+    let where_ = format!("in {where_}");
     let mut message = format!("{message} ({where_})");
     if let Some(condition) = &op.condition {
         message.push_str(&format!(" (conditional: only `{condition}`)"));

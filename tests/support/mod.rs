@@ -5,5 +5,7 @@
 #![allow(dead_code)]
 
 mod pg;
+mod venv;
 
 pub use pg::{unique_db, PgCluster};
+pub use venv::venv_bin;

@@ -247,14 +247,9 @@ impl Resolver<'_> {
                 match matches.as_slice() {
                     [] => return Err(Failure::Resolution(id.to_string())),
                     [(_, i)] => *i,
-                    many => {
-                        let shown: Vec<String> =
-                            many.iter().take(3).map(|(k, _)| format!("'{k}'")).collect();
-                        return Err(Failure::Revision(format!(
-                            "Multiple revisions start with '{id}': {}...",
-                            shown.join(", ")
-                        )));
-                    }
+                    // alembic raises "Multiple revisions start with …" as a resolution
+                    // error, which its commands report as a revision they cannot locate.
+                    _ => return Err(Failure::Resolution(id.to_string())),
                 }
             }
         };

@@ -469,11 +469,15 @@ impl<'m, 't> Walker<'m, 't> {
                         match eval.string(arg) {
                             Some(s) if !s.is_dynamic() => Value::Text(s),
                             _ => match arg.kind() {
+                                // The caller's binding; a module-level name stays one.
                                 "identifier" => scope
                                     .vars
                                     .get(text(arg, self.src()))
                                     .cloned()
-                                    .unwrap_or(Value::Unknown),
+                                    .unwrap_or(Value::Expr(arg)),
+                                // Literal lists of names (`_drop(["a", "b"])`) mean the same
+                                // in the helper.
+                                "list" | "tuple" | "set" => Value::Expr(arg),
                                 _ => Value::Unknown,
                             },
                         }

@@ -86,9 +86,7 @@ pub fn check_text(text: &str, path: &Path, display: &str, directions: &[Directio
             Context::default(),
         );
         let rule = &rules::unparsed_statement::RULE;
-        let message = format!(
-            "{display} is not valid Python here: dbguard cannot tell what this part of the revision does"
-        );
+        let message = "not valid Python here (a syntax error): dbguard cannot tell what this part of the revision does".to_string();
         findings.push(op_finding(text, &index, display, &located, rule, message));
     }
 
@@ -118,14 +116,18 @@ pub fn check_text(text: &str, path: &Path, display: &str, directions: &[Directio
     for direction in directions {
         let function = direction.function();
         let Some(ops) = body::analyze(&module, function) else {
-            let message = format!(
-                "revision {revision_id} defines no {function}(): alembic fails when it runs it"
-            );
-            findings.push(file_finding(
-                display,
-                &rules::unparsed_statement::RULE,
-                message,
-            ));
+            // alembic fails with an AttributeError when it reaches this revision.
+            let (rule, message) = match direction {
+                Direction::Downgrade => (
+                    &rules::irreversible_downgrade::RULE,
+                    format!("revision {revision_id} defines no downgrade(), so downgrading through it fails"),
+                ),
+                Direction::Upgrade => (
+                    &rules::unparsed_statement::RULE,
+                    format!("revision {revision_id} defines no upgrade(): alembic fails when it runs it"),
+                ),
+            };
+            findings.push(file_finding(display, rule, message));
             continue;
         };
         if let Some(def) = module

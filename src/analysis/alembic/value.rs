@@ -102,7 +102,19 @@ impl<'t> Eval<'_, 't> {
                     }
                     "%" => {
                         let l = self.string_at(left, depth + 1)?;
-                        Some(placeholders(l, Placeholder::Percent))
+                        // `"… %s" % name`, `"… %s %s" % (a, b)`, `"%(t)s" % {"t": …}`
+                        let right = unparen(right);
+                        let (positional, keywords) = match right.kind() {
+                            "tuple" => (self.known_all(children(right), depth), Vec::new()),
+                            "dictionary" => (Vec::new(), self.known_pairs(right, depth)),
+                            _ => (vec![self.known(right, depth)], Vec::new()),
+                        };
+                        Some(placeholders(
+                            l,
+                            Placeholder::Percent,
+                            &positional,
+                            &keywords,
+                        ))
                     }
                     _ => None,
                 }
@@ -118,7 +130,14 @@ impl<'t> Eval<'_, 't> {
                     "attribute" if attr_name(function, self.src()) == Some("format") => {
                         let receiver = function.child_by_field_name("object")?;
                         let s = self.string_at(receiver, depth + 1)?;
-                        Some(placeholders(s, Placeholder::Braces))
+                        let args = Args::of(node, self.src());
+                        let positional = self.known_all(args.positional.clone(), depth);
+                        let keywords = args
+                            .keywords
+                            .iter()
+                            .map(|(k, v)| (k.clone(), self.known(*v, depth)))
+                            .collect::<Vec<_>>();
+                        Some(placeholders(s, Placeholder::Braces, &positional, &keywords))
                     }
                     // sa.text("…"), text("…"), sqlalchemy.sql.text("…"), literal_column
                     _ if matches!(
@@ -133,6 +152,27 @@ impl<'t> Eval<'_, 't> {
             }
             _ => None,
         }
+    }
+
+    /// The plain text of an expression when it is fully known.
+    fn known(&self, node: Node<'t>, depth: usize) -> Option<String> {
+        self.string_at(node, depth + 1).and_then(|s| s.plain())
+    }
+
+    fn known_all(&self, nodes: Vec<Node<'t>>, depth: usize) -> Vec<Option<String>> {
+        nodes.into_iter().map(|n| self.known(n, depth)).collect()
+    }
+
+    /// `{"key": value}` pairs with known values.
+    fn known_pairs(&self, dict: Node<'t>, depth: usize) -> Vec<(String, Option<String>)> {
+        children(dict)
+            .into_iter()
+            .filter(|p| p.kind() == "pair")
+            .filter_map(|p| {
+                let key = self.known(p.child_by_field_name("key")?, depth)?;
+                Some((key, self.known(p.child_by_field_name("value")?, depth)))
+            })
+            .collect()
     }
 
     /// A string literal whose f-string interpolations are filled in where their value is
@@ -198,6 +238,11 @@ impl<'t> Eval<'_, 't> {
                 Value::Batch(table) => Some(table),
                 _ => None,
             },
+            // meta.tables["case"]
+            "subscript" => {
+                let index = node.child_by_field_name("subscript")?;
+                self.name_at(index, depth + 1)
+            }
             _ => None,
         }
     }
@@ -341,29 +386,61 @@ enum Placeholder {
     Braces,
 }
 
-/// Replaces format placeholders in the literal pieces with the dynamic marker.
-fn placeholders(s: Str, kind: Placeholder) -> Str {
+/// Fills format placeholders in the literal pieces with the known arguments, and with the
+/// dynamic marker where an argument is not known.
+fn placeholders(
+    s: Str,
+    kind: Placeholder,
+    positional: &[Option<String>],
+    keywords: &[(String, Option<String>)],
+) -> Str {
     use std::sync::OnceLock;
     static PERCENT: OnceLock<regex::Regex> = OnceLock::new();
     static BRACES: OnceLock<regex::Regex> = OnceLock::new();
     let pattern = match kind {
         Placeholder::Percent => PERCENT.get_or_init(|| {
-            regex::Regex::new(r"%(\([^)]*\))?[-#0 +]*\d*(\.\d+)?[sdifrx]").unwrap()
+            regex::Regex::new(r"%(?:\(([^)]*)\))?[-#0 +]*\d*(?:\.\d+)?[sdifrx]").unwrap()
         }),
-        Placeholder::Braces => BRACES.get_or_init(|| regex::Regex::new(r"\{[^{}]*\}").unwrap()),
+        Placeholder::Braces => {
+            BRACES.get_or_init(|| regex::Regex::new(r"\{([^{}!:]*)[^{}]*\}").unwrap())
+        }
     };
+    let keyword = |name: &str| -> Option<String> {
+        keywords
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.clone())
+    };
+    let mut next = 0;
     let mut out = Str::default();
     for piece in s.pieces {
         if piece.dynamic || !pattern.is_match(&piece.text) {
             out.pieces.push(piece);
             continue;
         }
-        let replaced = pattern.replace_all(&piece.text, DYNAMIC).into_owned();
+        let mut unknown = false;
+        let replaced = pattern
+            .replace_all(&piece.text, |caps: &regex::Captures<'_>| {
+                let name = caps.get(1).map(|m| m.as_str()).unwrap_or("");
+                let value = if name.is_empty() {
+                    next += 1;
+                    positional.get(next - 1).cloned().flatten()
+                } else if let Ok(i) = name.parse::<usize>() {
+                    positional.get(i).cloned().flatten()
+                } else {
+                    keyword(name)
+                };
+                value.unwrap_or_else(|| {
+                    unknown = true;
+                    DYNAMIC.to_string()
+                })
+            })
+            .into_owned();
         out.pieces.push(Piece {
             text: replaced,
             src: piece.src,
             verbatim: false,
-            dynamic: true,
+            dynamic: unknown,
         });
     }
     out

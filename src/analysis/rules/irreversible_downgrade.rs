@@ -16,7 +16,7 @@ pub const RULE: Rule = Rule {
 };
 
 const DOCS: &str = r#"## What it does
-Reports `raise` in an alembic revision's `downgrade()` (directly, or in a module-level helper it calls), e.g. `raise NotImplementedError()`, as projects such as OpenStack write for migrations that cannot be undone.
+Reports `raise` in an alembic revision's `downgrade()` (directly, or in a module-level helper it calls), e.g. `raise NotImplementedError()`, and a revision that defines no `downgrade()` at all (OpenStack's contract migrations), when downgrades are checked (`--direction downgrade|both`, and every downgrade step of `dbguard plan`).
 
 ## Why is this bad?
 `alembic downgrade` through this revision fails halfway: revisions above it may already have been downgraded (and their data dropped) when it raises, and the database is left between versions.

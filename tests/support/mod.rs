@@ -8,4 +8,5 @@ mod pg;
 mod venv;
 
 pub use pg::{unique_db, PgCluster};
+#[allow(unused_imports)]
 pub use venv::venv_bin;

@@ -41,7 +41,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Find destructive statements in SQL files (like a compiler: file:line:col, rule, help)
+    /// Find destructive statements in SQL files and alembic revisions (like a compiler:
+    /// file:line:col, rule, help)
     #[command(after_help = EXIT_CODES_HELP)]
     Check(CheckArgs),
     /// Show what an alembic command would run and what it would destroy, without running it
@@ -63,7 +64,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Files and directories to check (directories: every *.sql inside, recursively; `-`: stdin)
+    /// Files and directories to check (directories: every *.sql and alembic revision inside,
+    /// recursively; `-`: stdin)
     /// [default: [check] paths from dbguard.toml, else the current directory]
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,

@@ -238,7 +238,7 @@ fn split_locations(raw: &str, separator: Option<&str>) -> Result<Vec<String>, St
     let sep = match separator {
         None => {
             return Ok(raw
-                .split(|c: char| c == ',' || c == ' ' || c == '\n')
+                .split([',', ' ', '\n'])
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(String::from)

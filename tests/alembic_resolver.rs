@@ -3,7 +3,7 @@
 //! runs (logging at INFO), and its `Running upgrade A -> B` / `Running downgrade B -> A`
 //! lines must be exactly dbguard's steps, in order. Where alembic fails, dbguard must fail
 //! with the same message. The project is fixtures/alembic/branchy (two bases, a branch
-//! point, a labelled branch, a merge point).
+//! point, a labelled branch, a merge point, a `depends_on` across the two lines).
 
 mod support;
 
@@ -240,6 +240,13 @@ const SCENARIOS: &[(&[&[&str]], &[&str])] = &[
         &["downgrade", "user0002"],
     ),
     (&[&["upgrade", "user0002"]], &["downgrade", "bill0003"]),
+    // other003 depends_on feat0003, across the two lines of history.
+    (&[&["upgrade", "other002"]], &["upgrade", "other@head"]),
+    (&[&["upgrade", "heads"]], &["downgrade", "feat0003"]),
+    (&[&["upgrade", "heads"]], &["downgrade", "user0002"]),
+    (&[&["upgrade", "other003"]], &["downgrade", "-1"]),
+    (&[&["upgrade", "other003"]], &["upgrade", "heads"]),
+    (&[&["upgrade", "heads"]], &["downgrade", "other@other001"]),
 ];
 
 #[test]

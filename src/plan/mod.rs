@@ -127,6 +127,14 @@ pub fn build(command: &AlembicCommand, shown: &str, inputs: Inputs<'_>) -> Resul
                 plan.database_source = Some(source.clone());
                 match state::read(target) {
                     State::Known(heads) => plan.current = Some(heads),
+                    State::NoVersionTable => {
+                        plan.current = Some(Vec::new());
+                        plan.notes.push(
+                            "the database has no alembic_version table, so alembic starts from base \
+                             (if env.py configures another version_table, this plan does not know it)"
+                                .to_string(),
+                        );
+                    }
                     State::Unknown(why) => plan.database_error = Some(why),
                 }
             }

@@ -9,6 +9,8 @@ use crate::target::{mask_secrets, Target};
 pub enum State {
     /// The current heads (empty: base).
     Known(Vec<String>),
+    /// There is no `alembic_version` table: base, as alembic reads it.
+    NoVersionTable,
     /// The database could not be read; the reason is already masked.
     Unknown(String),
 }
@@ -21,7 +23,7 @@ pub fn read(target: &Target) -> State {
     };
     let exists = client.query_one("SELECT to_regclass('alembic_version') IS NOT NULL", &[]);
     match exists {
-        Ok(row) if !row.get::<_, bool>(0) => return State::Known(Vec::new()),
+        Ok(row) if !row.get::<_, bool>(0) => return State::NoVersionTable,
         Ok(_) => {}
         Err(err) => return State::Unknown(mask_secrets(&err.to_string())),
     }

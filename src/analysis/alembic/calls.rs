@@ -10,7 +10,7 @@ use tree_sitter::Node;
 use super::body::Walker;
 use super::python::{children, text, unparen, Str};
 use super::value::{attr_name, last_name, shorten, Args, Eval, Scope, Value};
-use crate::analysis::ops::{Context, Op};
+use crate::analysis::ops::{Context, Op, DYNAMIC};
 use crate::analysis::sql;
 
 /// Names under which SQLAlchemy's module-level `delete()`/`update()` are reached.
@@ -59,7 +59,11 @@ pub fn classify<'t>(walker: &mut Walker<'_, 't>, call: Node<'t>, scope: &mut Sco
         "identifier" => Some(text(function, src)),
         _ => None,
     };
-    let Some(method) = method else { return };
+    let Some(method) = method else {
+        unknown_callee(walker, function, call, scope);
+        return;
+    };
+    // `from alembic.op import drop_table`: the op functions may be called bare.
     let ops = {
         let eval = Eval {
             module: walker.module,
@@ -122,17 +126,17 @@ fn operations<'t>(
         None => (qualify(eval, args, name(0, "table_name")), 1),
     };
     let op = match method {
-        "drop_table" if is_method => Op::DropTable {
+        "drop_table" => Op::DropTable {
             name: qualify(eval, args, name(0, "table_name")),
         },
-        "drop_column" if is_method => Op::DropColumn {
+        "drop_column" => Op::DropColumn {
             column: name(shift, "column_name"),
             table,
         },
-        "drop_index" if is_method => Op::DropIndex {
+        "drop_index" => Op::DropIndex {
             name: name(0, "index_name"),
         },
-        "drop_constraint" if is_method => {
+        "drop_constraint" => {
             let table = match &batch {
                 Some(t) => t.clone(),
                 None => qualify(eval, args, name(1, "table_name")),
@@ -142,17 +146,17 @@ fn operations<'t>(
                 table,
             }
         }
-        "rename_table" if is_method => Op::RenameTable {
+        "rename_table" => Op::RenameTable {
             from: qualify(eval, args, name(0, "old_table_name")),
             to: name(1, "new_table_name"),
         },
-        "drop_table_comment" if is_method => Op::DropComment {
+        "drop_table_comment" => Op::DropComment {
             target: format!("table {}", qualify(eval, args, name(0, "table_name"))),
         },
-        "alter_column" if is_method => {
+        "alter_column" => {
             return Found::Ops(alter_column(eval, args, table, shift));
         }
-        "execute" | "exec_driver_sql" if is_method => {
+        "execute" | "exec_driver_sql" => {
             return match args.get(0, "sqltext").or_else(|| args.get(0, "statement")) {
                 Some(arg) => Found::Execute(arg),
                 None => Found::Nothing,
@@ -473,4 +477,56 @@ fn analyze_sql(walker: &mut Walker<'_, '_>, sql_text: &Str) {
         context.dynamic |= sql_text.is_dynamic();
         walker.emit(located.op, start..end, context);
     }
+}
+
+/// A call of something that is not a plain name or attribute: `globals()["upgrade_%s" %
+/// engine]()` (alembic's multidb template) runs every module function whose name starts with
+/// the literal part; anything else is a function dbguard cannot identify.
+fn unknown_callee<'t>(
+    walker: &mut Walker<'_, 't>,
+    function: Node<'t>,
+    call: Node<'t>,
+    scope: &mut Scope<'t>,
+) {
+    let src = walker.src();
+    if function.kind() == "subscript" {
+        let object = function.child_by_field_name("value");
+        let is_globals = object.is_some_and(|o| text(o, src).replace(' ', "") == "globals()");
+        let prefix = function
+            .child_by_field_name("subscript")
+            .and_then(|i| {
+                Eval {
+                    module: walker.module,
+                    scope,
+                }
+                .string(i)
+            })
+            .and_then(|s| s.text().split(DYNAMIC).next().map(str::to_string));
+        if let (true, Some(prefix)) = (is_globals, prefix.filter(|p| !p.is_empty())) {
+            let mut names: Vec<String> = walker
+                .module
+                .functions
+                .keys()
+                .filter(|n| n.starts_with(&prefix))
+                .cloned()
+                .collect();
+            names.sort();
+            for name in names {
+                if let Some(def) = walker.module.function(&name) {
+                    walker.follow(&name, def, call, scope);
+                }
+            }
+            return;
+        }
+    }
+    walker.emit(
+        Op::DynamicSql {
+            detail: format!(
+                "calls a function dbguard cannot identify: {}",
+                shorten(text(function, src))
+            ),
+        },
+        call.byte_range(),
+        Context::default(),
+    );
 }

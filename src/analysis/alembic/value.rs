@@ -139,6 +139,16 @@ impl<'t> Eval<'_, 't> {
                             .collect::<Vec<_>>();
                         Some(placeholders(s, Placeholder::Braces, &positional, &keywords))
                     }
+                    // sa.text("…").bindparams(…) / .columns(…) / .execution_options(…)
+                    "attribute"
+                        if matches!(
+                            attr_name(function, self.src()),
+                            Some("bindparams" | "columns" | "execution_options")
+                        ) =>
+                    {
+                        let receiver = function.child_by_field_name("object")?;
+                        self.string_at(receiver, depth + 1)
+                    }
                     // sa.text("…"), text("…"), sqlalchemy.sql.text("…"), literal_column
                     _ if matches!(
                         last_name(function, self.src()),

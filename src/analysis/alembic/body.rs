@@ -21,6 +21,9 @@ use crate::analysis::ops::{Context, Op};
 const MAX_CALL_DEPTH: usize = 8;
 /// Loops over more names than this are analysed for the first ones only.
 const MAX_LOOP_ITEMS: usize = 64;
+/// Statements and expressions nested deeper than this are reported, not walked (a crafted
+/// file must not overflow the stack).
+const MAX_NESTING: usize = 200;
 
 /// An operation found in a revision file.
 #[derive(Clone, Debug)]
@@ -49,6 +52,8 @@ pub fn analyze(module: &Module<'_>, function: &str) -> Option<Vec<PyOp>> {
         via: Vec::new(),
         statement: def.byte_range(),
         condition: None,
+        nesting: 0,
+        too_deep: false,
     };
     let mut scope = Scope::default();
     if let Some(body) = def.child_by_field_name("body") {
@@ -64,9 +69,30 @@ pub struct Walker<'m, 't> {
     via: Vec<String>,
     statement: Range<usize>,
     condition: Option<String>,
+    nesting: usize,
+    too_deep: bool,
 }
 
 impl<'m, 't> Walker<'m, 't> {
+    /// Enters one level of nesting; `false` (after reporting it once) when too deep.
+    fn enter(&mut self, node: Node<'t>) -> bool {
+        if self.nesting >= MAX_NESTING {
+            if !self.too_deep {
+                self.too_deep = true;
+                self.emit(
+                    Op::Unparsed {
+                        reason: format!("nested more than {MAX_NESTING} levels deep"),
+                    },
+                    node.byte_range(),
+                    Context::default(),
+                );
+            }
+            return false;
+        }
+        self.nesting += 1;
+        true
+    }
+
     pub fn src(&self) -> &'t str {
         self.module.src
     }
@@ -92,6 +118,14 @@ impl<'m, 't> Walker<'m, 't> {
     }
 
     fn statement(&mut self, node: Node<'t>, scope: &mut Scope<'t>) {
+        if !self.enter(node) {
+            return;
+        }
+        self.statement_inner(node, scope);
+        self.nesting -= 1;
+    }
+
+    fn statement_inner(&mut self, node: Node<'t>, scope: &mut Scope<'t>) {
         let outer = std::mem::replace(&mut self.statement, node.byte_range());
         match node.kind() {
             "expression_statement" => {
@@ -385,6 +419,14 @@ impl<'m, 't> Walker<'m, 't> {
 
     /// Finds the calls in an expression, outermost first, and classifies each.
     pub fn expression(&mut self, node: Node<'t>, scope: &mut Scope<'t>) {
+        if !self.enter(node) {
+            return;
+        }
+        self.expression_inner(node, scope);
+        self.nesting -= 1;
+    }
+
+    fn expression_inner(&mut self, node: Node<'t>, scope: &mut Scope<'t>) {
         match node.kind() {
             // Literals never execute anything by themselves.
             "string"
@@ -494,5 +536,73 @@ impl<'m, 't> Walker<'m, 't> {
         }
         self.statement = outer;
         self.via.pop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::alembic::python;
+    use crate::analysis::ops::display_name;
+    use crate::analysis::rules;
+
+    /// `(rule, message, conditional)` of each operation of `function`.
+    fn ops(src: &str, function: &str) -> Vec<(String, String, bool)> {
+        let tree = python::parse(src).unwrap();
+        let module = Module::new(src, &tree);
+        analyze(&module, function)
+            .unwrap()
+            .into_iter()
+            .map(|o| {
+                let (rule, message) = rules::classify(&o.op).unwrap();
+                (
+                    rule.id.to_string(),
+                    display_name(&message),
+                    o.context.conditional,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn loops_bind_each_name_and_tuples_of_names() {
+        let got = ops(
+            "def upgrade():\n    for t, c in [('a', 'x'), ('b', 'y')]:\n        op.drop_column(t, c)\n",
+            "upgrade",
+        );
+        assert_eq!(got.len(), 2);
+        assert!(got[0].1.contains("drops column x of a"), "{got:?}");
+        assert!(got[1].1.contains("drops column y of b"), "{got:?}");
+    }
+
+    #[test]
+    fn helpers_get_their_arguments_and_recursion_ends() {
+        let src = "def _drop(name, schema=None):\n    op.drop_table(name, schema=schema)\n    _drop(name)\n\ndef upgrade():\n    _drop('logs', schema='audit')\n";
+        let got = ops(src, "upgrade");
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].1.contains("audit.logs"), "{got:?}");
+    }
+
+    #[test]
+    fn conditions_and_raises() {
+        let src = "def downgrade():\n    if is_sqlite:\n        op.execute('DELETE FROM t')\n    raise NotImplementedError()\n\ndef upgrade():\n    raise RuntimeError('stop')\n";
+        let got = ops(src, "downgrade");
+        assert_eq!(got[0].0, "delete-without-where");
+        assert!(got[0].2, "inside an if: conditional");
+        assert_eq!(got[1].0, "irreversible-downgrade");
+        assert!(!got[1].2);
+        // A raise in upgrade() makes the upgrade fail; it does not lose data.
+        assert!(ops(src, "upgrade").is_empty());
+    }
+
+    #[test]
+    fn deep_nesting_is_reported_not_a_crash() {
+        let src = format!(
+            "def upgrade():\n    x = {}1{}\n",
+            "(".repeat(5000),
+            ")".repeat(5000)
+        );
+        let got = ops(&src, "upgrade");
+        assert!(got.iter().all(|g| g.0 == "unparsed-statement"), "{got:?}");
     }
 }

@@ -530,3 +530,70 @@ fn unknown_callee<'t>(
         Context::default(),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::alembic::body::analyze;
+    use crate::analysis::alembic::module::Module;
+    use crate::analysis::alembic::python;
+    use crate::analysis::ops::Op;
+
+    fn ops(body: &str) -> Vec<Op> {
+        let src = format!("def upgrade():\n{body}");
+        let tree = python::parse(&src).unwrap();
+        let module = Module::new(&src, &tree);
+        analyze(&module, "upgrade")
+            .unwrap()
+            .into_iter()
+            .map(|o| o.op)
+            .collect()
+    }
+
+    #[test]
+    fn core_and_orm_dml_need_a_where() {
+        let t = "    t = sa.table('users')\n";
+        assert_eq!(
+            ops(&format!("{t}    op.execute(t.delete())\n")),
+            [Op::Delete {
+                table: "users".into(),
+                has_where: false
+            }]
+        );
+        assert_eq!(
+            ops(&format!(
+                "{t}    op.execute(sa.update(t).where(t.c.id == 1).values(x=1))\n"
+            )),
+            [Op::Update {
+                table: "users".into(),
+                has_where: true
+            }]
+        );
+        assert_eq!(
+            ops("    s.query(User).filter_by(id=1).delete()\n"),
+            [Op::Delete {
+                table: "User".into(),
+                has_where: true
+            }]
+        );
+        // dict.update and friends are not SQL.
+        assert!(ops("    d = {}\n    d.update({'a': 1})\n    d.update(a=1)\n").is_empty());
+    }
+
+    #[test]
+    fn batch_aliases_name_the_table() {
+        assert_eq!(
+            ops("    with op.batch_alter_table('t', schema='s') as b:\n        b.drop_column('c')\n"),
+            [Op::DropColumn { table: "s.t".into(), column: "c".into() }]
+        );
+    }
+
+    #[test]
+    fn unseen_sql_is_dynamic() {
+        assert!(matches!(
+            ops("    op.execute(make_sql())\n").as_slice(),
+            [Op::DynamicSql { .. }]
+        ));
+        // A Core construct is reported where it is built, not as unseen SQL.
+        assert!(ops("    op.execute(t.insert().values(a=1))\n").is_empty());
+    }
+}

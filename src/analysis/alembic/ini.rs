@@ -25,10 +25,11 @@ impl Ini {
             }
             if indented && !trimmed.is_empty() {
                 if let (Some(s), Some(k)) = (&section, &key) {
-                    let value = ini.values_mut(s).get_mut(k).expect("key just inserted");
-                    value.push('\n');
-                    value.push_str(trimmed);
-                    continue;
+                    if let Some(value) = ini.values_mut(s).get_mut(k) {
+                        value.push('\n');
+                        value.push_str(trimmed);
+                        continue;
+                    }
                 }
             }
             if trimmed.is_empty() {

@@ -419,6 +419,23 @@ fn plan_with_an_unreachable_database_is_uncertain_never_safe() {
         .unwrap()
         .contains("cannot connect"));
     assert_ne!(json["verdict"], "safe");
+    // `-1` from an unknown revision could undo anything: every downgrade is listed.
+    let json = dbguard(&[
+        "plan",
+        "--format",
+        "json",
+        "--",
+        "alembic",
+        "downgrade",
+        "-1",
+    ])
+    .cwd(dir.path())
+    .env("DATABASE_URL", "postgresql://app@127.0.0.1:1/app_dev")
+    .run()
+    .code(0)
+    .json();
+    assert_eq!(json["steps"].as_array().unwrap().len(), 4);
+    assert_eq!(json["verdict"], "data-loss");
 }
 
 #[test]

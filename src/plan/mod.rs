@@ -155,10 +155,11 @@ pub fn build(command: &AlembicCommand, shown: &str, inputs: Inputs<'_>) -> Resul
             Some(heads) => walk::upgrade(graph, heads, target)?,
             None => {
                 plan.uncertain = true;
-                plan.notes.push(
-                    "the current revision is unknown: listing every revision the upgrade could run (from base)"
-                        .to_string(),
-                );
+                // `+N` from an unknown revision could be any N steps: assume all of them.
+                let target = if is_relative(target) { "heads" } else { target };
+                plan.notes.push(format!(
+                    "the current revision is unknown: listing every revision `upgrade {target}` could run (from base)"
+                ));
                 walk::upgrade(graph, &[], target)?
             }
         },
@@ -171,13 +172,12 @@ pub fn build(command: &AlembicCommand, shown: &str, inputs: Inputs<'_>) -> Resul
                     .iter()
                     .map(|h| graph.id(*h).to_string())
                     .collect();
-                plan.notes.push(
-                    "the current revision is unknown: listing every revision the downgrade could run (from the heads)"
-                        .to_string(),
-                );
-                // A relative target cannot be placed without the current revision.
-                walk::downgrade(graph, &heads, target)
-                    .or_else(|_| walk::downgrade(graph, &heads, "base"))?
+                // `-N` from an unknown revision could undo any revision: assume all of them.
+                let target = if is_relative(target) { "base" } else { target };
+                plan.notes.push(format!(
+                    "the current revision is unknown: listing every revision `downgrade {target}` could run (from the heads)"
+                ));
+                walk::downgrade(graph, &heads, target)?
             }
         },
         Action::Stamp {
@@ -236,6 +236,14 @@ pub fn build(command: &AlembicCommand, shown: &str, inputs: Inputs<'_>) -> Resul
     Ok(plan)
 }
 
+/// `+2`, `-1`, `branch@-1`: a target counted from the current revision.
+fn is_relative(target: &str) -> bool {
+    let symbol = target.rsplit_once('@').map_or(target, |(_, s)| s);
+    symbol.len() > 1
+        && symbol.starts_with(['+', '-'])
+        && symbol[1..].chars().all(|c| c.is_ascii_digit())
+}
+
 fn plan_step(project: &Project, step: Step, cwd: &Path) -> PlanStep {
     let node = &project.graph.nodes[step.rev];
     let rev = &node.rev;
@@ -263,5 +271,16 @@ fn plan_step(project: &Project, step: Step, cwd: &Path) -> PlanStep {
         path: display,
         doc: rev.doc.clone(),
         findings: report.findings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_relative;
+
+    #[test]
+    fn relative_targets() {
+        assert!(is_relative("-1") && is_relative("+2") && is_relative("feature@-1"));
+        assert!(!is_relative("head") && !is_relative("ae10+2") && !is_relative("base"));
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use tree_sitter::{Node, Tree};
 
-use super::python::{self, children, string_literal, text, unparen};
+use super::python::{children, string_literal, text, unparen};
 
 /// A parsed Python file and what its top level defines.
 pub struct Module<'t> {
@@ -174,15 +174,4 @@ fn syntax_errors(root: Node<'_>) -> Vec<std::ops::Range<usize>> {
     }
     out.sort_by_key(|r| r.start);
     out
-}
-
-/// Parses and returns the module view in one go (for callers that own the source).
-pub fn with_module<R>(src: &str, f: impl FnOnce(Option<&Module<'_>>) -> R) -> R {
-    match python::parse(src) {
-        Some(tree) => {
-            let module = Module::new(src, &tree);
-            f(Some(&module))
-        }
-        None => f(None),
-    }
 }

@@ -45,19 +45,6 @@ impl Project {
         let graph = Graph::build(revisions)?;
         Ok(Project { config, graph })
     }
-
-    /// Whether a path lies inside one of the version locations.
-    pub fn contains(&self, path: &Path) -> bool {
-        in_version_locations(&self.config, path)
-    }
-}
-
-pub fn in_version_locations(config: &AlembicConfig, path: &Path) -> bool {
-    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    config.version_locations.iter().any(|l| {
-        let l = l.canonicalize().unwrap_or_else(|_| l.clone());
-        path.starts_with(&l) && (config.recursive || path.parent() == Some(l.as_path()))
-    })
 }
 
 /// alembic's `_only_source_rev_file`: `*.py`, not `__init__*`, not an editor's `.#` lock.
@@ -101,5 +88,48 @@ fn read_revision(path: &Path) -> Result<Option<Revision>, String> {
             path.display()
         )),
         Err(why) => Err(format!("{}: {why}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &Path, recursive: bool) -> AlembicConfig {
+        AlembicConfig {
+            script_location: dir.to_path_buf(),
+            version_locations: vec![dir.join("versions")],
+            recursive,
+            source: "test".into(),
+        }
+    }
+
+    #[test]
+    fn recursive_version_locations_and_file_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("versions/2024/__pycache__")).unwrap();
+        std::fs::write(
+            d.join("versions/a.py"),
+            "revision = 'aaaa'\ndown_revision = None\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("versions/2024/b.py"),
+            "revision = 'bbbb'\ndown_revision = 'aaaa'\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("versions/__init__.py"), "").unwrap();
+        std::fs::write(d.join("versions/2024/__pycache__/c.py"), "garbage").unwrap();
+        let flat = Project::load(config(d, false)).unwrap();
+        assert_eq!(flat.graph.nodes.len(), 1);
+        let deep = Project::load(config(d, true)).unwrap();
+        let ids: Vec<&str> = deep.graph.nodes.iter().map(|n| n.rev.id.as_str()).collect();
+        assert_eq!(ids, ["aaaa", "bbbb"]);
+        // A file alembic cannot read as a revision is an error, as it is for alembic.
+        std::fs::write(d.join("versions/helpers.py"), "X = 1\n").unwrap();
+        assert!(Project::load(config(d, false))
+            .unwrap_err()
+            .contains("helpers.py"));
     }
 }

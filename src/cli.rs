@@ -41,7 +41,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Find destructive statements in SQL files (like a compiler: file:line:col, rule, help)
+    /// Find destructive statements in SQL files and alembic revisions (like a compiler:
+    /// file:line:col, rule, help)
     #[command(after_help = EXIT_CODES_HELP)]
     Check(CheckArgs),
     /// Take a verified backup of the database (pg_dump → zstd, checksummed, read back)
@@ -58,6 +59,7 @@ pub enum Command {
     #[command(after_help = RUN_HELP)]
     Run(RunArgs),
     /// Show what a command would do and what the guard would decide; run nothing
+    #[command(after_help = PLAN_HELP)]
     Plan(PlanArgs),
     /// Show the audit trail of guarded commands
     Audit(AuditArgs),
@@ -87,7 +89,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Files and directories to check (directories: every *.sql inside, recursively; `-`: stdin)
+    /// Files and directories to check (directories: every *.sql and alembic revision inside,
+    /// recursively; `-`: stdin)
     /// [default: [check] paths from dbguard.toml, else the current directory]
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -104,7 +107,30 @@ pub struct CheckArgs {
     /// files on disk: what the pre-commit hook runs
     #[arg(long, conflicts_with = "paths")]
     pub staged: bool,
+
+    /// Which functions of alembic revisions (.py) to check: `upgrade` (what a deploy runs),
+    /// `downgrade`, or `both`
+    #[arg(long, value_enum, default_value_t = CheckDirection::Upgrade, value_name = "WHICH")]
+    pub direction: CheckDirection,
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckDirection {
+    Upgrade,
+    Downgrade,
+    Both,
+}
+
+pub const PLAN_HELP: &str = "\
+EXAMPLES:
+  dbguard plan -- alembic upgrade head
+  dbguard plan --format json -- alembic downgrade -1
+  dbguard plan -- poetry run alembic -c db/alembic.ini upgrade +2
+  dbguard plan -- psql app_dev -f cleanup.sql
+
+For alembic, the plan lists every migration step in order with its findings. The verdict is
+the worst finding: safe, risky or data-loss; `uncertain` is added when the database could not
+be read (the plan then assumes nothing about its revision, and is never safe).";
 
 pub const VERIFY_TEST_DB_HELP: &str = "\
 The test URL is the first of: --url; [test_database] url, then $TEST_DATABASE_URL (or
@@ -200,6 +226,10 @@ pub struct PlanArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+    /// The database alembic migrates [default: [database] in dbguard.toml, else $DATABASE_URL,
+    /// else PG* variables]
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
     /// The command to plan, after `--`
     #[arg(
         required = true,

@@ -25,6 +25,8 @@ pub struct Config {
     pub audit: AuditConfig,
     #[serde(default)]
     pub test_database: TestDatabaseConfig,
+    #[serde(default)]
+    pub alembic: AlembicSettings,
 }
 
 /// `[guard]`: how `dbguard run` treats commands.
@@ -92,6 +94,15 @@ pub struct TestDatabaseConfig {
     /// Require the marker written by `verify-test-db --mark` in the test database.
     #[serde(default)]
     pub require_mark: bool,
+}
+
+/// `[alembic]`: where the alembic project is.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlembicSettings {
+    /// The alembic.ini (or pyproject.toml) to read, relative to dbguard.toml. Default: what
+    /// alembic itself uses: `$ALEMBIC_CONFIG`, else `alembic.ini` in the current directory.
+    pub config: Option<PathBuf>,
 }
 
 /// `[database]`: the database dbguard protects.

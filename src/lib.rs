@@ -15,6 +15,7 @@ pub mod guard;
 pub mod hook;
 pub mod init;
 pub mod output;
+pub mod plan;
 pub mod project;
 pub mod target;
 pub mod testdb;

@@ -292,11 +292,12 @@ fn psql_includes_are_followed_and_missing_ones_reported() {
 }
 
 #[test]
-fn python_files_are_refused_until_alembic_support() {
-    let dir = temp_with(&[("0001_x.py", b"revision = 'a'\n")]);
-    dbguard(&["check", "0001_x.py"])
+fn python_files_that_are_not_revisions_are_reported_not_skipped() {
+    let dir = temp_with(&[("helper.py", b"def f():\n    return 1\n")]);
+    dbguard(&["check", "helper.py"])
         .cwd(dir.path())
         .run()
-        .code(2)
-        .stderr_has("Python");
+        .code(0)
+        .stdout_has("risky[unreadable-file]")
+        .stdout_has("is not an alembic revision");
 }

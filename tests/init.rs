@@ -15,7 +15,10 @@ fn sample_project(dir: &std::path::Path) {
                 "[alembic]\nscript_location = %(here)s/migrations\nsqlalchemy.url = driver://user:pass@localhost/dbname\n",
             ),
             ("migrations/env.py", "import os\n"),
-            ("migrations/versions/0001_init.py", "revision = '0001'\n"),
+            (
+                "migrations/versions/0001_init.py",
+                "from alembic import op\n\nrevision = '0001'\ndown_revision = None\n\n\ndef upgrade():\n    op.create_table('t')\n\n\ndef downgrade():\n    op.drop_table('t')\n",
+            ),
             ("db/sql/0001_seed.sql", "INSERT INTO t VALUES (1);\n"),
             (
                 ".env",
@@ -64,7 +67,7 @@ fn init_writes_a_commented_config_without_passwords() {
         .cwd(dir.path())
         .run()
         .code(0)
-        .stdout_has("checked 1 file");
+        .stdout_has("checked 2 files");
     dbguard(&["verify-test-db", "--json"])
         .cwd(dir.path())
         .run()

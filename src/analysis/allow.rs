@@ -1,4 +1,4 @@
-//! Inline overrides: `-- dbguard:allow RULE[, RULE…] reason: "…"` on the line(s) just above a
+//! Inline overrides (`--` in SQL, `#` in Python): `-- dbguard:allow RULE[, RULE…] reason: "…"` on the line(s) just above a
 //! statement or at its end, and `-- dbguard:allow-file RULE reason: "…"` anywhere in a file.
 //! An override needs a reason: one without does not suppress and is reported itself.
 
@@ -32,6 +32,7 @@ impl Allow {
 pub fn parse(comment: &str, start: usize, end: usize) -> Option<Allow> {
     // The annotation must open the comment, so prose that mentions it is not one.
     let body = comment
+        .trim_start_matches('#')
         .trim_start_matches("--")
         .trim_start_matches("/*")
         .trim_start();
@@ -131,6 +132,8 @@ mod tests {
     fn other_words_are_not_annotations() {
         assert!(parse("-- dbguard:allowed", 0, 0).is_none());
         assert!(parse("-- nothing here", 0, 0).is_none());
+        // Python comments (alembic revisions) carry annotations too.
+        assert!(allow(r#"# dbguard:allow drop-table reason: "x""#).covers("drop-table"));
         assert!(parse("-- how dbguard:allow annotations work", 0, 0).is_none());
     }
 }

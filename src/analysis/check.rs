@@ -15,8 +15,8 @@ const MAX_INCLUDE_DEPTH: usize = 16;
 /// Longest statement excerpt kept in a finding.
 const EXCERPT_CHARS: usize = 200;
 
-/// What kind of input a file is, by name. `.py` (alembic revisions) comes with the alembic
-/// analyzer; every other explicitly named file is read as SQL.
+/// What kind of input a file is, by name. `.py` files are alembic revisions (see
+/// `alembic::check`); every other explicitly named file is read as SQL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileKind {
     Sql,
@@ -151,7 +151,7 @@ fn whole_file_report(display: &str, rule: &'static Rule, message: String) -> Fil
     }
 }
 
-fn file_finding(display: &str, rule: &'static Rule, message: String) -> Finding {
+pub(crate) fn file_finding(display: &str, rule: &'static Rule, message: String) -> Finding {
     Finding {
         rule: rule.id,
         severity: rule.severity,
@@ -267,7 +267,7 @@ fn excerpt(text: &str) -> String {
     }
 }
 
-fn op_finding(
+pub(crate) fn op_finding(
     text: &str,
     index: &LineIndex,
     display: &str,
@@ -287,6 +287,9 @@ fn op_finding(
     }
     if ctx.dynamic {
         message.push_str(" (in dynamically built SQL)");
+    }
+    if ctx.conditional {
+        message.push_str(" (conditional: runs only on some paths)");
     }
     if ctx.fallback {
         message.push_str(
@@ -317,13 +320,13 @@ fn op_finding(
 }
 
 /// The allow annotations of one file, indexed for lookup by statement lines.
-struct Annotations {
+pub(crate) struct Annotations {
     allows: Vec<(Allow, usize, bool)>, // (annotation, line of the comment's end, comment starts its line)
     comment_only_lines: std::collections::HashSet<usize>,
 }
 
 impl Annotations {
-    fn new(text: &str, index: &LineIndex, comments: &[sql::split::Comment]) -> Self {
+    pub(crate) fn new(text: &str, index: &LineIndex, comments: &[sql::split::Comment]) -> Self {
         let mut allows = Vec::new();
         let mut comment_only_lines = std::collections::HashSet::new();
         for comment in comments {
@@ -347,7 +350,7 @@ impl Annotations {
     }
 
     /// Findings about the annotations themselves.
-    fn problems(&self, text: &str, index: &LineIndex, display: &str) -> Vec<Finding> {
+    pub(crate) fn problems(&self, text: &str, index: &LineIndex, display: &str) -> Vec<Finding> {
         let mut out = Vec::new();
         for (allow, _, _) in &self.allows {
             let located = Located {
@@ -379,7 +382,7 @@ impl Annotations {
 
     /// Marks a finding suppressed when an annotation with a reason covers it: file-wide, in
     /// the comment lines directly above its statement, or on its statement's lines.
-    fn apply(&self, finding: &mut Finding, first_line: usize, last_line: usize) {
+    pub(crate) fn apply(&self, finding: &mut Finding, first_line: usize, last_line: usize) {
         let statement_lines = first_line..=last_line;
         let covers = |(allow, line, starts_line): &&(Allow, usize, bool)| {
             if !allow.covers(finding.rule) {

@@ -1,5 +1,7 @@
-//! Which inputs `check` reads: named files, `*.sql` under named directories (recursively,
-//! sorted, hidden and dependency directories skipped), or stdin for `-`.
+//! Which inputs `check` reads: named files, `*.sql` and alembic revisions (`*.py` in a
+//! version location, or assigning `revision` and defining `upgrade()`) under named
+//! directories (recursively, sorted, hidden and dependency directories skipped), or stdin
+//! for `-`.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +18,11 @@ pub enum Input {
 const SKIPPED_DIRS: &[&str] = &["node_modules", "__pycache__", "target"];
 
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>> {
+    collect_with_versions(paths, &[])
+}
+
+/// Like `collect`; `.py` files under `version_dirs` are always taken as revisions.
+pub fn collect_with_versions(paths: &[PathBuf], version_dirs: &[PathBuf]) -> Result<Vec<Input>> {
     let mut inputs = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
@@ -31,7 +38,7 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>> {
             .with_help("check the path; directories are searched for *.sql files")
         })?;
         if metadata.is_dir() {
-            walk(path, &mut inputs)?;
+            walk(path, version_dirs, &mut inputs)?;
         } else {
             inputs.push(file(path));
         }
@@ -56,7 +63,7 @@ fn file(path: &Path) -> Input {
     }
 }
 
-fn walk(dir: &Path, inputs: &mut Vec<Input>) -> Result<()> {
+fn walk(dir: &Path, version_dirs: &[PathBuf], inputs: &mut Vec<Input>) -> Result<()> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| Error::usage(format!("cannot read directory {}: {e}", dir.display())))?;
     let mut entries: Vec<_> = entries.filter_map(|e| e.ok()).collect();
@@ -71,16 +78,49 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>) -> Result<()> {
         };
         if kind.is_dir() {
             if !name.starts_with('.') && !SKIPPED_DIRS.contains(&name.as_ref()) {
-                walk(&path, inputs)?;
+                walk(&path, version_dirs, inputs)?;
             }
-        } else if is_checked_by_default(&path) && (kind.is_file() || path.is_file()) {
+        } else if (is_checked_by_default(&path) || is_revision(&path, version_dirs))
+            && (kind.is_file() || path.is_file())
+        {
             inputs.push(file(&path));
         }
     }
     Ok(())
 }
 
-/// Files picked up from directories. Alembic revisions (`.py`) join once they can be read.
+/// A `.py` file is picked up from a directory when it is an alembic revision: inside a
+/// version location, or assigning `revision` and defining `upgrade()` (a cheap text test
+/// first, then the parser, so large Python trees stay fast).
+fn is_revision(path: &Path, version_dirs: &[PathBuf]) -> bool {
+    if FileKind::of(path) != FileKind::Python {
+        return false;
+    }
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name.starts_with("__init__") {
+        return false;
+    }
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let in_versions = version_dirs.iter().any(|d| {
+        let d = d.canonicalize().unwrap_or_else(|_| d.clone());
+        canonical.starts_with(d)
+    });
+    if in_versions {
+        return true;
+    }
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    if !(text.contains("revision") && text.contains("def upgrade")) {
+        return false;
+    }
+    super::alembic::python::parse(&text).is_some_and(|tree| {
+        let module = super::alembic::module::Module::new(&text, &tree);
+        super::alembic::revision::looks_like_revision(&module)
+    })
+}
+
+/// Files picked up from directories by their name.
 fn is_checked_by_default(path: &Path) -> bool {
     FileKind::of(path) == FileKind::Sql
         && path
@@ -103,10 +143,16 @@ mod tests {
             ".git/x.sql",
             "node_modules/y.sql",
             "c.py",
+            "m/0001_init.py",
         ] {
             let p = root.join(p);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, "").unwrap();
+            let text = if p.ends_with("0001_init.py") {
+                "revision = 'a'\ndef upgrade():\n    pass\n"
+            } else {
+                ""
+            };
+            std::fs::write(p, text).unwrap();
         }
         let got: Vec<String> = collect(&[root.to_path_buf()])
             .unwrap()
@@ -120,7 +166,7 @@ mod tests {
                 Input::Stdin => "-".into(),
             })
             .collect();
-        assert_eq!(got, ["a/z.SQL", "b.sql"]);
+        assert_eq!(got, ["a/z.SQL", "b.sql", "m/0001_init.py"]);
     }
 
     #[test]

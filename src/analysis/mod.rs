@@ -82,6 +82,7 @@ pub struct FileReport {
     pub findings: Vec<Finding>,
 }
 
+pub mod alembic;
 pub mod allow;
 pub mod check;
 pub mod command;

@@ -1,5 +1,5 @@
 //! The operations dbguard cares about, independent of where they were found. The SQL parser,
-//! the token-level fallback and (later) the alembic analyzer all produce `Op`s; the rules in
+//! the token-level fallback and the alembic analyzer all produce `Op`s; the rules in
 //! `rules/` turn them into findings. This is what makes every path report the same rule ids.
 
 /// Stands in for a part of dynamically built SQL dbguard cannot see (a variable, a `%I`).
@@ -96,6 +96,14 @@ pub enum Op {
     Unparsed {
         reason: String,
     },
+    /// An alembic `downgrade()` that raises instead of undoing its revision.
+    IrreversibleDowngrade {
+        detail: String,
+    },
+    /// A table or column comment removed (alembic's `op.drop_table_comment`).
+    DropComment {
+        target: String,
+    },
 }
 
 /// Where an operation was found, which changes how it is reported.
@@ -107,6 +115,8 @@ pub struct Context {
     pub fallback: bool,
     /// Part of the SQL was built at run time (a variable or format placeholder).
     pub dynamic: bool,
+    /// Runs only on some paths (an alembic call inside `if dialect == …`, an `except`).
+    pub conditional: bool,
 }
 
 /// An operation with its byte range in the analysed file.

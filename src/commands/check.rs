@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use super::Context;
+use crate::analysis::alembic::{self, config::Sources, walk::Direction};
 use crate::analysis::check::{self, FileKind};
 use crate::analysis::discover::{self, Input};
 use crate::analysis::FileReport;
-use crate::cli::{CheckArgs, FailOn, Format};
+use crate::cli::{CheckArgs, CheckDirection, FailOn, Format};
 use crate::error::{Error, Exit, Result};
 use crate::output::{self, Options};
 
@@ -36,16 +37,13 @@ pub fn run(context: &Context, args: CheckArgs) -> Result<Exit> {
         vec![PathBuf::from(".")]
     };
 
-    let inputs = discover::collect(&paths)?;
-    if let Some(Input::File { display, .. }) = inputs
-        .iter()
-        .find(|i| matches!(i, Input::File { path, .. } if FileKind::of(path) == FileKind::Python))
-    {
-        return Err(Error::usage(format!(
-            "{display}: checking Python (alembic) migrations is not supported in this version"
-        ))
-        .with_help("pass SQL files or directories"));
-    }
+    let version_dirs = alembic_version_dirs(context);
+    let inputs = discover::collect_with_versions(&paths, &version_dirs)?;
+    let directions: &[Direction] = match args.direction {
+        CheckDirection::Upgrade => &[Direction::Upgrade],
+        CheckDirection::Downgrade => &[Direction::Downgrade],
+        CheckDirection::Both => &[Direction::Upgrade, Direction::Downgrade],
+    };
     let stdin_text = if inputs.contains(&Input::Stdin) {
         Some(read_stdin()?)
     } else {
@@ -57,6 +55,9 @@ pub fn run(context: &Context, args: CheckArgs) -> Result<Exit> {
         .par_iter()
         .map(|input| match input {
             Input::Stdin => check::check_text(stdin_text.as_deref().unwrap_or(""), "<stdin>"),
+            Input::File { path, display } if FileKind::of(path) == FileKind::Python => {
+                vec![alembic::check::check_file(path, display, directions)]
+            }
             Input::File { path, display } => check::check_file(path, display),
         })
         .collect::<Vec<_>>()
@@ -97,4 +98,27 @@ fn read_stdin() -> Result<String> {
         check::Decoded::Text(text) | check::Decoded::Lossy(text, _) => Ok(text),
         check::Decoded::Binary => Err(Error::usage("stdin looks like binary data, not SQL")),
     }
+}
+
+/// The version locations of the alembic project, when there is one: `.py` files there are
+/// revisions even when they do not look like one. A project that cannot be read adds none
+/// (its files are still found by their `revision` / `upgrade()`).
+fn alembic_version_dirs(context: &Context) -> Vec<PathBuf> {
+    let Ok(cwd) = std::env::current_dir() else {
+        return Vec::new();
+    };
+    let preferred = context
+        .config
+        .config
+        .alembic
+        .config
+        .as_ref()
+        .map(|p| context.config.resolve(p));
+    let env = std::env::var("ALEMBIC_CONFIG")
+        .ok()
+        .filter(|v| !v.is_empty());
+    Sources::resolve(&cwd, &[], None, env.as_deref(), preferred.as_deref())
+        .and_then(|sources| alembic::config::load(&sources, &cwd))
+        .map(|c| c.version_locations)
+        .unwrap_or_default()
 }

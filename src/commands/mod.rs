@@ -7,6 +7,7 @@ mod check;
 mod completions;
 mod hook;
 mod init;
+mod plan;
 mod restore;
 mod rules;
 mod run;

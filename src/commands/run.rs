@@ -28,6 +28,7 @@ fn assess(
     settings: &Settings,
     argv: &[String],
     flags: Flags,
+    database_url: Option<&str>,
 ) -> Result<Assessed> {
     let stdin_is_terminal = std::io::stdin().is_terminal();
     let mut read_stdin = || -> Result<Vec<u8>> {
@@ -42,6 +43,7 @@ fn assess(
         env: &ProcessEnv,
         stdin_is_terminal,
         read_stdin: &mut read_stdin,
+        database_url,
     };
     let mut plan = command::classify(argv, &mut inputs)?;
     if plan.verify_test_db {
@@ -129,7 +131,13 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<u8> {
         backup: context.config.config.guard.auto_backup,
         interactive: false,
     };
-    let assessed = assess(context, &settings, &args.command, flags)?;
+    let assessed = assess(
+        context,
+        &settings,
+        &args.command,
+        flags,
+        args.url.as_deref(),
+    )?;
     match args.format {
         PlanFormat::Json => super::write_stdout(|out| {
             serde_json::to_writer_pretty(&mut *out, &plan_json(&assessed))?;
@@ -149,7 +157,7 @@ pub fn run(context: &Context, args: RunArgs) -> Result<u8> {
         backup: args.backup || context.config.config.guard.auto_backup,
         interactive,
     };
-    let assessed = assess(context, &settings, &args.command, flags)?;
+    let assessed = assess(context, &settings, &args.command, flags, None)?;
     let audit_path = audit::path(&context.config, &settings);
     let record = |decision: &str,
                   reason: Option<String>,
@@ -356,6 +364,13 @@ fn decision_text(a: &Assessed) -> String {
 }
 
 fn plan_json(a: &Assessed) -> serde_json::Value {
+    // An alembic plan keeps the shape `dbguard plan` has always given it, plus the decision.
+    if let Some(alembic) = &a.plan.alembic {
+        let mut value = serde_json::to_value(alembic).unwrap_or_default();
+        value["tool"] = serde_json::json!("alembic");
+        value["decision"] = serde_json::json!(decision_text(a));
+        return value;
+    }
     let findings: Vec<&crate::analysis::Finding> = a.plan.findings().collect();
     serde_json::json!({
         "command": a.plan.display_command(),
@@ -374,6 +389,21 @@ fn plan_json(a: &Assessed) -> serde_json::Value {
 
 fn print_plan(context: &Context, a: &Assessed, to_stdout: bool) -> Result<()> {
     let p = &context.palette;
+    if let Some(alembic) = &a.plan.alembic {
+        let mut buffer = Vec::new();
+        let _ = super::plan::render(alembic, context, &mut buffer);
+        let text = format!(
+            "{}decision: {}\n",
+            String::from_utf8_lossy(&buffer),
+            decision_text(a)
+        );
+        return if to_stdout {
+            super::write_stdout(|out| out.write_all(text.as_bytes()))
+        } else {
+            eprint!("{text}");
+            Ok(())
+        };
+    }
     let mut text = String::new();
     text.push_str(&format!("command:  {}\n", a.plan.display_command()));
     text.push_str(&format!("what:     {}\n", a.plan.description));

@@ -8,6 +8,7 @@ pub mod cli;
 mod forward;
 mod git;
 mod pg;
+mod venv;
 
 pub use cli::{dbguard, write_files, Done, Run};
 #[allow(unused_imports)]
@@ -15,3 +16,5 @@ pub use forward::{closed_port, Forwarder};
 pub use git::GitRepo;
 #[allow(unused_imports)]
 pub use pg::{unique_db, PgCluster};
+#[allow(unused_imports)]
+pub use venv::venv_bin;

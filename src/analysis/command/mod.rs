@@ -1,7 +1,9 @@
 //! A wrapped command line → a `Plan`: what it will run, against which database, with which
-//! findings. Pure except for reading the files (and stdin) the command would read; it never
-//! connects to a database (the guard weighs findings against the data afterwards).
+//! findings. It reads the files (and stdin) the command would read; the only database it
+//! reads is alembic's `alembic_version`, to know which migrations a command would run (the
+//! guard weighs findings against the data afterwards).
 
+pub mod alembic;
 mod custom;
 mod docker;
 mod pgtools;
@@ -51,6 +53,8 @@ pub struct Plan {
     pub stdin: Option<Vec<u8>>,
     /// pytest: the test database must be verified first.
     pub verify_test_db: bool,
+    /// For alembic commands: the migration steps, as `dbguard plan` shows them.
+    pub alembic: Option<crate::plan::Plan>,
 }
 
 impl Plan {
@@ -65,6 +69,7 @@ impl Plan {
             uncertain: None,
             stdin: None,
             verify_test_db: false,
+            alembic: None,
         }
     }
 
@@ -141,6 +146,8 @@ pub struct Inputs<'a> {
     pub stdin_is_terminal: bool,
     /// Reads all of our stdin (called only when the command would read it).
     pub read_stdin: &'a mut dyn FnMut() -> Result<Vec<u8>>,
+    /// `--url`: the database alembic migrates, instead of `[database]`.
+    pub database_url: Option<&'a str>,
 }
 
 pub fn classify(argv: &[String], inputs: &mut Inputs) -> Result<Plan> {
@@ -162,11 +169,12 @@ pub fn classify(argv: &[String], inputs: &mut Inputs) -> Result<Plan> {
         env: &env,
         stdin_is_terminal: inputs.stdin_is_terminal,
         read_stdin: inputs.read_stdin,
+        database_url: inputs.database_url,
     };
     let args = &unwrapped.args;
     let program = args.first().map(|p| program_name(p)).unwrap_or_default();
     let mut plan = match program.as_str() {
-        "alembic" => alembic_plan(argv),
+        "alembic" => alembic::classify(args, &inputs)?,
         "psql" => psql::classify(args, &mut inputs)?,
         "dropdb" => pgtools::dropdb(args, &inputs)?,
         "pg_restore" => pgtools::pg_restore(args, &inputs)?,
@@ -196,14 +204,6 @@ pub fn classify(argv: &[String], inputs: &mut Inputs) -> Result<Plan> {
     };
     plan.argv = argv.to_vec();
     Ok(plan)
-}
-
-/// Until the alembic resolver is wired in, an alembic command's effect is unknown: fail
-/// closed.
-fn alembic_plan(argv: &[String]) -> Plan {
-    let mut plan = Plan::new(argv, Tool::Alembic, "alembic");
-    plan.uncertain = Some("dbguard cannot resolve alembic commands in this build".to_string());
-    plan
 }
 
 /// `/usr/bin/psql` → `psql`, `python3.11` → `python3.11`.

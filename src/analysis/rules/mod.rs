@@ -11,6 +11,7 @@ pub mod cascade_drop;
 pub mod delete_with_where;
 pub mod delete_without_where;
 pub mod drop_column;
+pub mod drop_comment;
 pub mod drop_constraint;
 pub mod drop_database;
 pub mod drop_function;
@@ -26,6 +27,7 @@ pub mod drop_view;
 pub mod dynamic_sql;
 pub mod guarded_command;
 pub mod include_not_found;
+pub mod irreversible_downgrade;
 pub mod merge_delete;
 pub mod remove_volumes;
 pub mod rename_column;
@@ -89,12 +91,14 @@ pub const ALL: &[&Rule] = &[
     &drop_role::RULE,
     &rename_table::RULE,
     &rename_column::RULE,
+    &irreversible_downgrade::RULE,
     &allow_without_reason::RULE,
     &unknown_allow_rule::RULE,
     &unreadable_file::RULE,
     &include_not_found::RULE,
     &update_with_where::RULE,
     &drop_index::RULE,
+    &drop_comment::RULE,
 ];
 
 pub fn find(id: &str) -> Option<&'static Rule> {

@@ -434,8 +434,18 @@ impl Walker {
         map: Map,
         ctx: Context,
     ) -> Option<usize> {
+        const NAMES: &[&str] = &[
+            "dblink_exec",
+            "dblink",
+            "dblink_send_query",
+            "schedule",
+            "schedule_in_database",
+            "lo_unlink",
+        ];
         let name = tokens.get(i).filter(|t| t.kind == Kind::Word)?;
-        if tokens.get(i + 1)?.kind != Kind::LParen {
+        if tokens.get(i + 1)?.kind != Kind::LParen
+            || !NAMES.iter().any(|n| name.text(src).eq_ignore_ascii_case(n))
+        {
             return None;
         }
         let name = name.text(src).to_ascii_lowercase();

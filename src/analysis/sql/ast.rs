@@ -120,6 +120,15 @@ fn drop(object_type: &ObjectType, names: &[ObjectName], cascade: bool, ops: &mut
         ObjectType::Role | ObjectType::User => {
             return ops.push(Op::DropRole { names: join(names) })
         }
+        // CASCADE drops every column declared with the collation, with its data; without
+        // it PostgreSQL refuses while a column uses it.
+        ObjectType::Collation if cascade => {
+            return ops.push(Op::DropType {
+                kind: "collation",
+                names: join(names),
+                cascade,
+            })
+        }
         _ => {}
     }
     for name in names {

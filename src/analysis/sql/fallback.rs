@@ -404,6 +404,15 @@ impl<'a> Cursor<'a> {
                 let names = self.name_list().join(", ");
                 ops.push(Op::DropRole { names });
             }
+            // CASCADE drops the columns declared with the collation (see ast.rs).
+            "COLLATION" if rest_has_cascade => {
+                let names = self.name_list().join(", ");
+                ops.push(Op::DropType {
+                    kind: "collation",
+                    names,
+                    cascade: true,
+                });
+            }
             _ => {
                 // Fail closed: `DROP TABLE` whose name dbguard cannot read still drops a table.
                 for name in names_or_unknown(self.name_list()) {
@@ -476,10 +485,10 @@ impl<'a> Cursor<'a> {
             ("ROLE", "ROLE"),
             ("USER", "ROLE"),
             ("GROUP", "ROLE"),
+            ("COLLATION", "COLLATION"),
         ];
         const OTHER: &[&str] = &[
             "CAST",
-            "COLLATION",
             "CONVERSION",
             "LANGUAGE",
             "OPERATOR",

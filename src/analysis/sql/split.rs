@@ -391,9 +391,11 @@ impl Splitter<'_> {
                     return finish(tokens, false);
                 }
                 _ => {
+                    // Like psql, count parentheses only: `SELECT a[1; DROP TABLE t;` sends
+                    // the DROP on its own.
                     match token.kind {
-                        Kind::LParen | Kind::LBracket => depth += 1,
-                        Kind::RParen | Kind::RBracket => depth = depth.saturating_sub(1),
+                        Kind::LParen => depth += 1,
+                        Kind::RParen => depth = depth.saturating_sub(1),
                         _ => {}
                     }
                     tokens.push(token);
@@ -443,6 +445,14 @@ mod tests {
                 "CREATE RULE r AS ON INSERT TO t DO (DELETE FROM a; DELETE FROM b)",
                 "SELECT 1"
             ]
+        );
+    }
+
+    #[test]
+    fn brackets_do_not_hold_a_semicolon() {
+        assert_eq!(
+            statements("SELECT ARRAY[1; DROP TABLE t;"),
+            ["SELECT ARRAY[1", "DROP TABLE t"]
         );
     }
 

@@ -187,8 +187,12 @@ impl Walker {
             _ => {}
         }
         // `SELECT dblink_exec('DROP TABLE t')` hides its SQL in a string the fast path and
-        // the parser never look into.
-        let mut i = 0;
+        // the parser never look into. DROP / ALTER / GRANT … name functions, never call them.
+        let mut i = if names_routines(&first) {
+            tokens.len()
+        } else {
+            0
+        };
         while i + 1 < tokens.len() {
             i = match self.sql_function_call(src, tokens, i, map, ctx) {
                 Some(end) => end.max(i + 1),
@@ -344,6 +348,8 @@ impl Walker {
         let mut in_for = false;
         let mut in_cursor = false;
         let mut loop_query = false;
+        // In a GRANT / REVOKE / COMMENT, `dblink_exec(text)` is a signature, not a call.
+        let mut names_routines_only = false;
         // Literals already analysed as part of an EXECUTE.
         let mut consumed_until = 0;
         let mut i = 0;
@@ -355,6 +361,7 @@ impl Walker {
                     in_raise = false;
                     in_for = false;
                     in_cursor = false;
+                    names_routines_only = false;
                     i += 1;
                     continue;
                 }
@@ -379,7 +386,13 @@ impl Walker {
                         i = end;
                         continue;
                     }
-                    if let Some(end) = self.sql_function_call(src, tokens, i, map, ctx) {
+                    if at_statement_start && names_routines(&word) {
+                        names_routines_only = true;
+                    }
+                    let call = (!names_routines_only)
+                        .then(|| self.sql_function_call(src, tokens, i, map, ctx))
+                        .flatten();
+                    if let Some(end) = call {
                         consumed_until = end;
                         at_statement_start = false;
                         i = end;
@@ -394,7 +407,9 @@ impl Walker {
                         in_cursor = false;
                     } else if at_statement_start && word == "FOR" {
                         in_for = true;
-                    } else if (at_statement_start && word == "OPEN") || word == "CURSOR" {
+                    } else if (at_statement_start && word == "OPEN")
+                        || (word == "CURSOR" && is_cursor_declaration(src, tokens, i))
+                    {
                         in_cursor = true;
                     }
                     loop_query = query_starts && word == "IN";
@@ -449,8 +464,17 @@ impl Walker {
             return None;
         }
         let name = name.text(src).to_ascii_lowercase();
-        let schema = (i >= 2 && tokens[i - 1].kind == Kind::Dot)
-            .then(|| tokens[i - 2].text(src).to_ascii_lowercase());
+        let qualified = i >= 2 && tokens[i - 1].kind == Kind::Dot;
+        let schema = qualified.then(|| tokens[i - 2].text(src).to_ascii_lowercase());
+        // `EXECUTE FUNCTION f()`, `CREATE CAST … WITH FUNCTION lo_unlink(oid)`: a signature.
+        let before = i.checked_sub(if qualified { 3 } else { 1 });
+        if before.is_some_and(|b| {
+            ["FUNCTION", "PROCEDURE", "ROUTINE", "AGGREGATE"]
+                .iter()
+                .any(|k| tokens[b].is_word(src, k))
+        }) {
+            return None;
+        }
         let close = matching_close(tokens, i + 1).min(tokens.len());
         let args: Vec<&[Token]> = tokens[i + 2..close]
             .split(|t| t.kind == Kind::Comma)
@@ -568,6 +592,30 @@ fn fast_safe(src: &str, tokens: &[Token]) -> bool {
                     .iter()
                     .any(|k| w.eq_ignore_ascii_case(k)))
     })
+}
+
+/// Statements that name functions (`DROP FUNCTION dblink_exec(text)`, `GRANT EXECUTE ON
+/// FUNCTION lo_unlink(oid)`) but never call them.
+fn names_routines(verb: &str) -> bool {
+    ["DROP", "ALTER", "GRANT", "REVOKE", "COMMENT", "SECURITY"]
+        .iter()
+        .any(|v| verb.eq_ignore_ascii_case(v))
+}
+
+/// Whether the `CURSOR` at `i` declares a cursor in a DECLARE section
+/// (`name [[NO] SCROLL] CURSOR`), rather than being a column called cursor.
+fn is_cursor_declaration(src: &str, tokens: &[Token], i: usize) -> bool {
+    let mut j = i;
+    while j > 0 && (tokens[j - 1].is_word(src, "scroll") || tokens[j - 1].is_word(src, "no")) {
+        j -= 1;
+    }
+    let Some(name) = j.checked_sub(1) else {
+        return false;
+    };
+    matches!(tokens[name].kind, Kind::Word | Kind::QuotedIdent)
+        && (name == 0
+            || tokens[name - 1].kind == Kind::Semicolon
+            || tokens[name - 1].is_word(src, "declare"))
 }
 
 /// Whether a statement the parser accepted should have produced an operation.

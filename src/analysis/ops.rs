@@ -21,6 +21,12 @@ pub enum Op {
         table: String,
         column: String,
     },
+    /// `ALTER TYPE t DROP ATTRIBUTE a`: the attribute goes from every stored value of the
+    /// composite type, in whichever tables use it.
+    DropAttribute {
+        type_name: String,
+        attribute: String,
+    },
     Truncate {
         table: String,
     },

@@ -602,12 +602,27 @@ impl<'a> Cursor<'a> {
             if !is_attribute_action {
                 continue;
             }
-            // `DROP ATTRIBUTE x` reads as `DROP x`, which the column action understands;
-            // a trailing CASCADE / RESTRICT is not part of a new type.
+            // A trailing CASCADE / RESTRICT is not part of a new type. `ALTER ATTRIBUTE x`
+            // reads as `ALTER x`, which the column action understands.
             let behavior = action
                 .last()
                 .is_some_and(|t| t.is_word(self.src, "CASCADE") || t.is_word(self.src, "RESTRICT"));
             let action = &action[..action.len() - usize::from(behavior)];
+            if action[0].is_word(self.src, "DROP") {
+                let mut attribute = Cursor {
+                    src: self.src,
+                    tokens: &action[2..],
+                    pos: 0,
+                };
+                attribute.eat_seq(&["IF", "EXISTS"]);
+                if let Some(attribute) = attribute.name() {
+                    ops.push(Op::DropAttribute {
+                        type_name: name.clone(),
+                        attribute,
+                    });
+                }
+                continue;
+            }
             let tokens: Vec<Token> = std::iter::once(action[0])
                 .chain(action[2..].iter().copied())
                 .collect();
@@ -857,9 +872,9 @@ mod tests {
         assert_eq!(
             ops("ALTER TYPE addr DROP ATTRIBUTE IF EXISTS zip CASCADE, ADD ATTRIBUTE z text, ALTER ATTRIBUTE street SET DATA TYPE numeric(10, 2)").unwrap(),
             [
-                Op::DropColumn {
-                    table: "type addr".into(),
-                    column: "zip".into()
+                Op::DropAttribute {
+                    type_name: "addr".into(),
+                    attribute: "zip".into()
                 },
                 Op::AlterColumnType {
                     table: "type addr".into(),

@@ -275,6 +275,9 @@ fn op_finding(
     let mut message = display_name(&message);
     let mut severity = rule.severity;
     let ctx = located.context;
+    if ctx.remote {
+        message.push_str(" (runs in another database)");
+    }
     if ctx.deferred {
         // A function body runs when called, not when created: never more than risky.
         severity = severity.min(Severity::Risky);

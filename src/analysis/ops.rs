@@ -107,6 +107,9 @@ pub enum Op {
 /// Where an operation was found, which changes how it is reported.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Context {
+    /// Runs in another database (`dblink_exec`, `cron.schedule_in_database`): the names in
+    /// it are not this database's.
+    pub remote: bool,
     /// Inside a function, procedure or rule body: it runs later, when called, not now.
     pub deferred: bool,
     /// Found by the token-level fallback because the SQL parser rejected the statement.

@@ -486,7 +486,8 @@ impl Walker {
             arg.len() == 1 && (arg[0].is_word(src, "true") || arg[0].is_word(src, "false"))
         };
         let span = (tokens[i].start, tokens[close.min(tokens.len() - 1)].end);
-        let (sql, deferred) = match (name.as_str(), schema.as_deref()) {
+        // (the SQL argument, whether it runs later, whether it runs in another database)
+        let (sql, deferred, remote) = match (name.as_str(), schema.as_deref()) {
             // dblink_exec([conn,] sql [, fail_on_error]), dblink([conn,] sql [, fail_on_error])
             ("dblink_exec" | "dblink", _) => {
                 let sql = if args.len() >= 2 && !is_bool(args[1]) {
@@ -494,13 +495,13 @@ impl Walker {
                 } else {
                     0
                 };
-                (args.get(sql).copied(), false)
+                (args.get(sql).copied(), false, true)
             }
-            ("dblink_send_query", _) => (args.get(1).copied(), false),
+            ("dblink_send_query", _) => (args.get(1).copied(), false, true),
             // cron.schedule([job,] schedule, command), cron.schedule_in_database(job, schedule,
             // command, database …): the command runs later, like a function body.
-            ("schedule", Some("cron")) => (args.last().copied(), true),
-            ("schedule_in_database", Some("cron")) => (args.get(2).copied(), true),
+            ("schedule", Some("cron")) => (args.last().copied(), true, false),
+            ("schedule_in_database", Some("cron")) => (args.get(2).copied(), true, true),
             // lo_unlink removes a large object for good: the rows of pg_largeobject it names.
             ("lo_unlink", _) => {
                 let op = Op::Delete {
@@ -514,6 +515,7 @@ impl Walker {
         };
         let ctx = Context {
             deferred: ctx.deferred || deferred,
+            remote: ctx.remote || remote,
             ..ctx
         };
         match sql {

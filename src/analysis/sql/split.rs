@@ -205,6 +205,12 @@ fn first_meta_arg(args: &str) -> Option<String> {
 
 /// The value a `SET` / `RESET` statement gives `standard_conforming_strings`, if it is one.
 fn standard_conforming_strings(src: &str, tokens: &[Token]) -> Option<bool> {
+    if !tokens
+        .first()
+        .is_some_and(|t| t.is_word(src, "set") || t.is_word(src, "reset"))
+    {
+        return None;
+    }
     let words: Vec<&Token> = tokens.iter().filter(|t| t.kind != Kind::Op).collect();
     let verb = words.first()?;
     if verb.is_word(src, "reset") {

@@ -476,12 +476,7 @@ impl Walker {
             return None;
         }
         let close = matching_close(tokens, i + 1).min(tokens.len());
-        let args: Vec<&[Token]> = tokens[i + 2..close]
-            .split(|t| t.kind == Kind::Comma)
-            .filter(|a| !a.is_empty())
-            .collect();
-        // Commas inside nested calls split arguments too; only plain arguments are used, so
-        // a call with nested commas is at worst reported as dynamic.
+        let args = arguments(&tokens[i + 2..close]);
         let is_bool = |arg: &[Token]| {
             arg.len() == 1 && (arg[0].is_word(src, "true") || arg[0].is_word(src, "false"))
         };
@@ -719,6 +714,22 @@ fn statement_end(tokens: &[Token], from: usize) -> usize {
     tokens.len()
 }
 
+/// The arguments of a call (the tokens between its parentheses), split at commas at depth 0.
+fn arguments(tokens: &[Token]) -> Vec<&[Token]> {
+    let mut depth = 0usize;
+    tokens
+        .split(|t| {
+            match t.kind {
+                Kind::LParen | Kind::LBracket => depth += 1,
+                Kind::RParen | Kind::RBracket => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            depth == 0 && t.kind == Kind::Comma
+        })
+        .filter(|a| !a.is_empty())
+        .collect()
+}
+
 /// End (exclusive) of the query of `FOR target IN query LOOP`: `LOOP` (or `;`) at depth 0.
 fn loop_query_end(src: &str, tokens: &[Token], from: usize) -> usize {
     let end = statement_end(tokens, from);
@@ -801,8 +812,8 @@ fn dynamic_text_at(src: &str, expr: &[Token], depth: usize) -> Option<String> {
             && matching_close(expr, 1) == expr.len() - 1
     };
     let args = || {
-        expr[2..expr.len() - 1]
-            .split(|t| t.kind == Kind::Comma)
+        arguments(&expr[2..expr.len() - 1])
+            .into_iter()
             .map(|arg| dynamic_text_at(src, arg, depth + 1))
             .collect::<Vec<_>>()
     };
@@ -956,6 +967,10 @@ mod tests {
         assert_eq!(
             text("'DROP ' || concat('TABLE ', t)").unwrap(),
             format!("DROP TABLE {DYNAMIC}")
+        );
+        assert_eq!(
+            text("concat('DROP TABLE ', format('%I.%I', s, t))").unwrap(),
+            format!("DROP TABLE {DYNAMIC}.{DYNAMIC}")
         );
         assert_eq!(text("concat(a, b)"), None);
         assert_eq!(text("upper(v_sql)"), None);

@@ -35,23 +35,48 @@ impl FileKind {
 /// Text of an input, or why it cannot be analysed.
 pub enum Decoded {
     Text(String),
-    /// Not UTF-8: analysed with invalid bytes replaced, and reported.
+    /// Not UTF-8, or text with NUL bytes: analysed as psql would read it, and reported
+    /// (the message follows the file name).
     Lossy(String, String),
     Binary,
 }
 
 pub fn decode(bytes: Vec<u8>) -> Decoded {
-    if bytes.iter().take(8192).any(|&b| b == 0) {
-        return Decoded::Binary;
-    }
+    let nul_early = bytes.iter().take(8192).any(|&b| b == 0);
     match String::from_utf8(bytes) {
+        // A stray NUL does not make SQL binary: psql still runs what comes before it, so
+        // skipping the file would let `DROP TABLE t;` before a NUL through unreported.
+        Ok(text) if text.contains('\0') => Decoded::Lossy(
+            without_nul_tails(text),
+            "looks like a binary file (it has NUL bytes), but psql would still run it: \
+             analysed like psql reads it, ignoring each line from its first NUL"
+                .to_string(),
+        ),
         Ok(text) => Decoded::Text(text),
+        Err(_) if nul_early => Decoded::Binary,
         Err(err) => {
             let at = err.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
-            Decoded::Lossy(text, format!("not valid UTF-8 (first bad byte at offset {at}); analysed with invalid bytes replaced"))
+            Decoded::Lossy(text, format!("is not valid UTF-8 (first bad byte at offset {at}); analysed with invalid bytes replaced"))
         }
     }
+}
+
+/// psql reads a line only up to its first NUL byte (and joins the next line to it): blank
+/// everything from a NUL to the end of its line. Blanking keeps every offset and line number.
+fn without_nul_tails(text: String) -> String {
+    let mut bytes = text.into_bytes();
+    let mut blanking = false;
+    for b in &mut bytes {
+        if *b == b'\n' {
+            blanking = false;
+        } else if *b == 0 || blanking {
+            blanking = true;
+            *b = b' ';
+        }
+    }
+    // Only bytes of whole characters up to a newline were replaced by ASCII spaces.
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// Checks a file from disk; included files come back as further reports after it.
@@ -137,7 +162,7 @@ fn check_path(
         let finding = file_finding(
             display,
             &rules::unreadable_file::RULE,
-            format!("{display} is {why}"),
+            format!("{display} {why}"),
         );
         reports[index].findings.insert(0, finding);
     }
@@ -280,6 +305,9 @@ pub(crate) fn op_finding(
     let mut message = display_name(&message);
     let mut severity = rule.severity;
     let ctx = located.context;
+    if ctx.remote {
+        message.push_str(" (runs in another database)");
+    }
     if ctx.deferred {
         // A function body runs when called, not when created: never more than risky.
         severity = severity.min(Severity::Risky);
@@ -400,5 +428,26 @@ impl Annotations {
             finding.suppressed = true;
             finding.suppression_reason = allow.reason.clone();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_with_nul_bytes_is_read_like_psql_reads_it() {
+        match decode(b"DROP TABLE a;\n-- \x00 DROP TABLE b;\nTRUNCATE c;\n".to_vec()) {
+            Decoded::Lossy(text, why) => {
+                assert_eq!(text, "DROP TABLE a;\n--                \nTRUNCATE c;\n");
+                assert!(why.starts_with("looks like a binary file"));
+            }
+            _ => panic!("not analysed"),
+        }
+        // Not UTF-8 and NUL bytes: binary.
+        assert!(matches!(
+            decode(b"\x89PNG\r\n\x1a\n\x00\x00".to_vec()),
+            Decoded::Binary
+        ));
     }
 }

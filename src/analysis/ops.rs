@@ -21,6 +21,12 @@ pub enum Op {
         table: String,
         column: String,
     },
+    /// `ALTER TYPE t DROP ATTRIBUTE a`: the attribute goes from every stored value of the
+    /// composite type, in whichever tables use it.
+    DropAttribute {
+        type_name: String,
+        attribute: String,
+    },
     Truncate {
         table: String,
     },
@@ -109,6 +115,9 @@ pub enum Op {
 /// Where an operation was found, which changes how it is reported.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Context {
+    /// Runs in another database (`dblink_exec`, `cron.schedule_in_database`): the names in
+    /// it are not this database's.
+    pub remote: bool,
     /// Inside a function, procedure or rule body: it runs later, when called, not now.
     pub deferred: bool,
     /// Found by the token-level fallback because the SQL parser rejected the statement.

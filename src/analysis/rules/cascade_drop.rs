@@ -15,10 +15,10 @@ pub const RULE: Rule = Rule {
 };
 
 const DOCS: &str = r#"## What it does
-Reports `DROP TYPE`, `DROP DOMAIN` and `DROP EXTENSION` with `CASCADE`.
+Reports `DROP TYPE`, `DROP DOMAIN`, `DROP EXTENSION` and `DROP COLLATION` with `CASCADE`.
 
 ## Why is this bad?
-CASCADE silently drops every column whose type is the dropped type or domain (and, for extensions, every column of an extension type), with its data.
+CASCADE silently drops every column whose type is the dropped type or domain (for extensions, every column of an extension type; for collations, every column declared with it), with its data.
 
 ## Example
 ```sql
@@ -60,6 +60,15 @@ mod tests {
             rule_ids("DROP EXTENSION hstore CASCADE;"),
             ["cascade-drop"] as [&str; 1]
         );
+    }
+
+    #[test]
+    fn collation_cascade() {
+        assert_eq!(
+            rule_ids("DROP COLLATION IF EXISTS german_ci CASCADE;"),
+            ["cascade-drop"] as [&str; 1]
+        );
+        assert_eq!(rule_ids("DROP COLLATION german_ci;"), [] as [&str; 0]);
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub const RULE: Rule = Rule {
 };
 
 const DOCS: &str = r#"## What it does
-Reports `ALTER TABLE … DROP [COLUMN] [IF EXISTS] col`, also with `ONLY`, `IF EXISTS` on the table and `CASCADE`; one finding per dropped column.
+Reports `ALTER TABLE … DROP [COLUMN] [IF EXISTS] col`, also with `ONLY`, `IF EXISTS` on the table and `CASCADE`; one finding per dropped column. Also `ALTER TYPE … DROP ATTRIBUTE`, which drops the attribute from every stored value of the composite type.
 
 ## Why is this bad?
 The values of the column in every row are removed; PostgreSQL cannot give them back.
@@ -34,6 +34,12 @@ fn check(op: &Op) -> Option<String> {
         Op::DropColumn { table, column } => {
             Some(format!("drops column {column} of {table} and its data"))
         }
+        Op::DropAttribute {
+            type_name,
+            attribute,
+        } => Some(format!(
+            "drops attribute {attribute} of type {type_name} and its data from every column of that type"
+        )),
         _ => None,
     }
 }

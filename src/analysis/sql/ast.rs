@@ -4,8 +4,9 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, DropBehavior, FromTable, MergeAction, ObjectType,
-    ReferentialAction, RenameTableNameKind, Statement, TableFactor, TableWithJoins,
+    AlterColumnOperation, AlterTableOperation, DropBehavior, FromTable, MergeAction, ObjectName,
+    ObjectNamePart, ObjectType, ReferentialAction, RenameTableNameKind, Statement, TableFactor,
+    TableWithJoins,
 };
 
 use crate::analysis::ops::Op;
@@ -24,9 +25,20 @@ pub fn operations(statements: &[Statement]) -> Vec<Op> {
 
 fn relation_name(factor: &TableFactor) -> String {
     match factor {
+        // sqlparser reads `DELETE FROM ONLY t` as table `ONLY` with alias `t`.
+        TableFactor::Table {
+            name,
+            alias: Some(alias),
+            ..
+        } if is_only_keyword(name) && !alias.explicit => alias.name.to_string(),
         TableFactor::Table { name, .. } => name.to_string(),
         other => other.to_string(),
     }
+}
+
+fn is_only_keyword(name: &ObjectName) -> bool {
+    matches!(name.0.as_slice(), [ObjectNamePart::Identifier(ident)]
+        if ident.quote_style.is_none() && ident.value.eq_ignore_ascii_case("only"))
 }
 
 fn first_relation(tables: &[TableWithJoins]) -> String {
@@ -95,12 +107,7 @@ fn classify(statement: &Statement, ops: &mut Vec<Op>) {
     }
 }
 
-fn drop(
-    object_type: &ObjectType,
-    names: &[sqlparser::ast::ObjectName],
-    cascade: bool,
-    ops: &mut Vec<Op>,
-) {
+fn drop(object_type: &ObjectType, names: &[ObjectName], cascade: bool, ops: &mut Vec<Op>) {
     // Types and roles are reported once per statement; everything else once per name.
     match object_type {
         ObjectType::Type => {
@@ -112,6 +119,15 @@ fn drop(
         }
         ObjectType::Role | ObjectType::User => {
             return ops.push(Op::DropRole { names: join(names) })
+        }
+        // CASCADE drops every column declared with the collation, with its data; without
+        // it PostgreSQL refuses while a column uses it.
+        ObjectType::Collation if cascade => {
+            return ops.push(Op::DropType {
+                kind: "collation",
+                names: join(names),
+                cascade,
+            })
         }
         _ => {}
     }
@@ -177,5 +193,42 @@ fn alter_table(table: &str, operation: &AlterTableOperation, ops: &mut Vec<Op>) 
             })
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
+
+    fn ops(sql: &str) -> Vec<Op> {
+        operations(&Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap())
+    }
+
+    #[test]
+    fn only_names_the_table_not_the_keyword() {
+        assert_eq!(
+            ops("DELETE FROM ONLY events"),
+            [Op::Delete {
+                table: "events".into(),
+                has_where: false
+            }]
+        );
+        assert_eq!(
+            ops("UPDATE ONLY events SET a = 1 WHERE id = 2"),
+            [Op::Update {
+                table: "events".into(),
+                has_where: true
+            }]
+        );
+        // A table really called "only" must be quoted, and keeps its name.
+        assert_eq!(
+            ops("DELETE FROM \"only\" o"),
+            [Op::Delete {
+                table: "\"only\"".into(),
+                has_where: false
+            }]
+        );
     }
 }

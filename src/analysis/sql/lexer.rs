@@ -59,6 +59,9 @@ pub struct Lexer<'a> {
     /// Whether a backslash starts a psql meta-command (true for files, false for function
     /// bodies and other SQL that never passes through psql).
     psql: bool,
+    /// `standard_conforming_strings` is off: a backslash escapes the next character in plain
+    /// `'…'` strings too, as in `E'…'`.
+    backslash_strings: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -68,7 +71,14 @@ impl<'a> Lexer<'a> {
             bytes: src.as_bytes(),
             pos: 0,
             psql,
+            backslash_strings: false,
         }
+    }
+
+    /// Follows `SET standard_conforming_strings`: with it off, `'a\' , ' ; DROP TABLE t; --'`
+    /// is a string and then a DROP, not two strings.
+    pub fn set_backslash_strings(&mut self, on: bool) {
+        self.backslash_strings = on;
     }
 
     pub fn position(&self) -> usize {
@@ -98,6 +108,64 @@ impl<'a> Lexer<'a> {
 
     fn skip_to_line_end(&mut self) {
         self.pos = memchr_newline(self.bytes, self.pos);
+    }
+
+    /// At a backslash in psql mode. `\;` and `\:` belong to the SQL (psql sends `a \; b` as
+    /// one query running both statements). A meta-command's arguments end at the end of the
+    /// line, at `\\` (which resumes SQL: `\echo x \\ DROP TABLE t;` runs the DROP) or at
+    /// another unquoted backslash, which starts the next meta-command. A few commands take
+    /// the whole rest of the line.
+    fn meta_command(&mut self, start: usize) -> Option<Token> {
+        match self.peek(1) {
+            Some(b';') => {
+                self.pos += 2;
+                return self.token(Kind::Semicolon, start);
+            }
+            Some(b':') => {
+                self.pos += 2;
+                return self.token(Kind::Op, start);
+            }
+            _ => {}
+        }
+        let line_end = memchr_newline(self.bytes, self.pos);
+        // `\\` opening a command is the (invalid) command `\`, whose arguments psql drops.
+        let name_end = if self.peek(1) == Some(b'\\') {
+            start + 2
+        } else {
+            self.bytes[start + 1..line_end]
+                .iter()
+                .position(|&b| b.is_ascii_whitespace() || b == b'\\')
+                .map_or(line_end, |i| start + 1 + i)
+        };
+        let name = &self.src[start + 1..name_end];
+        let whole_line = ["!", "copy", "ef", "ev", "sf", "sv", "h", "help"]
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(name))
+            || self.src[name_end..line_end].trim_start().starts_with('|');
+        if whole_line {
+            self.pos = line_end;
+            return self.token(Kind::Meta, start);
+        }
+        self.pos = name_end;
+        let mut quote = None;
+        while self.pos < line_end {
+            let b = self.bytes[self.pos];
+            match quote {
+                None if b == b'\\' => {
+                    if self.peek(1) == Some(b'\\') {
+                        self.pos += 2;
+                    }
+                    break;
+                }
+                None if matches!(b, b'\'' | b'"' | b'`') => quote = Some(b),
+                Some(b'\'') if b == b'\\' => self.pos += 1,
+                Some(q) if b == q => quote = None,
+                _ => {}
+            }
+            self.pos += 1;
+        }
+        self.pos = self.pos.min(line_end);
+        self.token(Kind::Meta, start)
     }
 
     /// Single-quoted body starting at the opening quote; `backslash` enables `E''` escapes.
@@ -204,6 +272,11 @@ impl Iterator for Lexer<'_> {
     type Item = Token;
 
     fn next(&mut self) -> Option<Token> {
+        // A UTF-8 byte order mark opening the file is not SQL (psql skips it too); as a word
+        // it would hide the first statement (`<BOM>DROP TABLE t` is no known verb).
+        if self.pos == 0 && self.src.starts_with('\u{feff}') {
+            self.pos = '\u{feff}'.len_utf8();
+        }
         while let Some(&b) = self.bytes.get(self.pos) {
             if b.is_ascii_whitespace() {
                 self.pos += 1;
@@ -223,12 +296,9 @@ impl Iterator for Lexer<'_> {
                 self.block_comment();
                 self.token(Kind::Comment, start)
             }
-            b'\\' if self.psql => {
-                self.skip_to_line_end();
-                self.token(Kind::Meta, start)
-            }
+            b'\\' if self.psql => self.meta_command(start),
             b'\'' => {
-                self.quoted(b'\'', false);
+                self.quoted(b'\'', self.backslash_strings);
                 self.token(Kind::String, start)
             }
             b'"' => {
@@ -304,7 +374,9 @@ impl Iterator for Lexer<'_> {
                     && matches!(c.to_ascii_uppercase(), b'E' | b'B' | b'X' | b'N')
                 {
                     self.pos += 1;
-                    self.quoted(b'\'', c.eq_ignore_ascii_case(&b'E'));
+                    let escapes = c.eq_ignore_ascii_case(&b'E')
+                        || (self.backslash_strings && c.eq_ignore_ascii_case(&b'N'));
+                    self.quoted(b'\'', escapes);
                     return self.token(Kind::String, start);
                 }
                 if c.eq_ignore_ascii_case(&b'U') && after == Some(b'&') {
@@ -474,6 +546,50 @@ mod tests {
             vec![(Kind::Meta, "\\set x 1; DROP"), (Kind::Word, "SELECT")]
         );
         assert_eq!(Lexer::new(src, false).next().unwrap().kind, Kind::Op);
+    }
+
+    #[test]
+    fn meta_commands_end_at_an_unquoted_backslash() {
+        // psql runs the DROP: `\\` ends the arguments, `\;` separates statements.
+        assert_eq!(
+            kinds("\\echo a \\\\ DROP"),
+            vec![(Kind::Meta, "\\echo a \\\\"), (Kind::Word, "DROP")]
+        );
+        // At the start of a command, `\\` is a command of its own that takes the line.
+        assert_eq!(kinds("\\\\ DROP"), vec![(Kind::Meta, "\\\\ DROP")]);
+        assert_eq!(
+            kinds("SELECT 1 \\; DROP"),
+            vec![
+                (Kind::Word, "SELECT"),
+                (Kind::Number, "1"),
+                (Kind::Semicolon, "\\;"),
+                (Kind::Word, "DROP")
+            ]
+        );
+        assert_eq!(
+            kinds("\\echo 'a \\\\ b' \"\\\" `c \\ d`\\echo e"),
+            vec![
+                (Kind::Meta, "\\echo 'a \\\\ b' \"\\\" `c \\ d`"),
+                (Kind::Meta, "\\echo e")
+            ]
+        );
+        // \copy and \! take the whole line.
+        assert_eq!(
+            kinds("\\copy t to 'C:\\x' \\ y\nz"),
+            vec![(Kind::Meta, "\\copy t to 'C:\\x' \\ y"), (Kind::Word, "z")]
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_a_word() {
+        assert_eq!(
+            kinds("\u{feff}DROP TABLE t"),
+            vec![
+                (Kind::Word, "DROP"),
+                (Kind::Word, "TABLE"),
+                (Kind::Word, "t")
+            ]
+        );
     }
 
     #[test]

@@ -39,11 +39,13 @@ pub fn analyze(src: &str) -> Analysis {
     for item in splitter.by_ref() {
         match item {
             Item::Statement(statement) => {
-                analysis.statements += 1;
                 if statement.gexec {
                     walker.gexec(src, &statement.tokens);
                 }
-                walker.top_level(src, &statement.tokens);
+                if !statement.rerun {
+                    analysis.statements += 1;
+                    walker.top_level(src, &statement.tokens);
+                }
             }
             Item::Include {
                 path,

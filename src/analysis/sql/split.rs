@@ -17,6 +17,9 @@ pub struct Statement {
     pub tokens: Vec<Token>,
     /// Ended by psql's `\gexec`: every row of the result is executed as SQL.
     pub gexec: bool,
+    /// Already reported once: a `\gexec` on an empty query buffer runs the previous
+    /// statement again, and only its `\gexec` is new.
+    pub rerun: bool,
 }
 
 impl Statement {
@@ -52,6 +55,12 @@ pub struct Splitter<'a> {
     lexer: Lexer<'a>,
     pub comments: Vec<Comment>,
     pending: Option<Item>,
+    /// Where the last statement sent lies, which psql's `\gexec` re-runs when the buffer is
+    /// empty.
+    last: Option<(usize, usize)>,
+    /// End of the line of a `COPY … FROM stdin` just sent: its data starts on the next line,
+    /// but psql still runs the SQL after it on its own line (`COPY t FROM stdin; DROP …`).
+    copy_data_after: Option<usize>,
 }
 
 impl<'a> Splitter<'a> {
@@ -62,6 +71,8 @@ impl<'a> Splitter<'a> {
             lexer: Lexer::new(src, psql),
             comments: Vec::new(),
             pending: None,
+            last: None,
+            copy_data_after: None,
         }
     }
 
@@ -120,9 +131,14 @@ impl<'a> Splitter<'a> {
                 MetaAction::Send { gexec: false }
             }
             "gexec" => MetaAction::Send { gexec: true },
-            "copy" => {
+            // psql accepts `\COPY` as well.
+            _ if name.eq_ignore_ascii_case("copy") => {
                 let lower = args.to_ascii_lowercase();
-                if lower.contains(" from stdin") || lower.contains(" from pstdin") {
+                if args.trim_start().starts_with('(') {
+                    // `\copy (DELETE FROM t RETURNING *) TO 'f'` runs the query in parentheses
+                    // (and has no data lines, whatever the query reads from).
+                    MetaAction::Copy(self.copy_statement(token))
+                } else if lower.contains(" from stdin") || lower.contains(" from pstdin") {
                     MetaAction::CopyData
                 } else {
                     MetaAction::None
@@ -131,13 +147,46 @@ impl<'a> Splitter<'a> {
             _ => MetaAction::None,
         }
     }
+
+    /// `\copy (query) …` as the statement `copy (query) …`: the word after the backslash and
+    /// the SQL tokens of the rest of the line.
+    fn copy_statement(&self, meta: Token) -> Statement {
+        let verb = Token {
+            kind: Kind::Word,
+            start: meta.start + 1,
+            end: meta.start + 1 + "copy".len(),
+        };
+        let mut lexer = Lexer::new(self.src, false);
+        lexer.seek(verb.end);
+        let mut tokens = vec![verb];
+        tokens.extend(
+            lexer
+                .take_while(|t| t.start < meta.end)
+                .filter(|t| t.kind != Kind::Comment)
+                .map(|t| Token {
+                    end: t.end.min(meta.end),
+                    ..t
+                }),
+        );
+        Statement {
+            start: verb.start,
+            end: tokens.last().map_or(verb.end, |t| t.end),
+            tokens,
+            gexec: false,
+            rerun: false,
+        }
+    }
 }
 
 enum MetaAction {
     None,
     Include(Item),
-    Send { gexec: bool },
+    Send {
+        gexec: bool,
+    },
     CopyData,
+    /// `\copy (query) …`: runs the query.
+    Copy(Statement),
 }
 
 /// The first argument of a meta-command: a quoted string (may contain spaces) or a word.
@@ -154,12 +203,65 @@ fn first_meta_arg(args: &str) -> Option<String> {
     Some(arg.to_string())
 }
 
+/// The value a `SET` / `RESET` statement gives `standard_conforming_strings`, if it is one.
+fn standard_conforming_strings(src: &str, tokens: &[Token]) -> Option<bool> {
+    if !tokens
+        .first()
+        .is_some_and(|t| t.is_word(src, "set") || t.is_word(src, "reset"))
+    {
+        return None;
+    }
+    let words: Vec<&Token> = tokens.iter().filter(|t| t.kind != Kind::Op).collect();
+    let verb = words.first()?;
+    if verb.is_word(src, "reset") {
+        let target = words.get(1)?;
+        let resets =
+            target.is_word(src, "all") || target.is_word(src, "standard_conforming_strings");
+        return resets.then_some(true);
+    }
+    if !verb.is_word(src, "set") {
+        return None;
+    }
+    let mut rest = &words[1..];
+    if rest
+        .first()
+        .is_some_and(|t| t.is_word(src, "session") || t.is_word(src, "local"))
+    {
+        rest = &rest[1..];
+    }
+    if !rest.first()?.is_word(src, "standard_conforming_strings") {
+        return None;
+    }
+    // `= off` (the `=` is an Op, left out above), `TO 'off'`, `TO DEFAULT`, `0`.
+    let value = rest.iter().skip(1).find(|t| !t.is_word(src, "to"))?;
+    let value = value.text(src).trim_matches('\'').to_ascii_lowercase();
+    let off = [
+        "off", "of", "false", "fals", "fal", "fa", "f", "no", "n", "0",
+    ];
+    Some(!off.contains(&value.as_str()))
+}
+
 /// Whether the statement is `COPY … FROM STDIN` (psql then reads data lines).
 fn is_copy_from_stdin(src: &str, tokens: &[Token]) -> bool {
+    // At depth 0: `COPY (SELECT a FROM stdin) TO STDOUT` reads a table called stdin and has
+    // no data lines; taking it for one would hide the rest of the file.
+    let mut depth = 0usize;
     tokens.first().is_some_and(|t| t.is_word(src, "copy"))
-        && tokens
-            .windows(2)
-            .any(|w| w[0].is_word(src, "from") && w[1].is_word(src, "stdin"))
+        && tokens.windows(2).any(|w| {
+            match w[0].kind {
+                Kind::LParen | Kind::LBracket => depth += 1,
+                Kind::RParen | Kind::RBracket => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            depth == 0 && w[0].is_word(src, "from") && w[1].is_word(src, "stdin")
+        })
+}
+
+fn memchr_newline(bytes: &[u8], from: usize) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |i| from + i)
 }
 
 /// Whether the statement defines a routine whose SQL-standard body (`BEGIN ATOMIC … END`)
@@ -181,6 +283,23 @@ impl Iterator for Splitter<'_> {
     type Item = Item;
 
     fn next(&mut self) -> Option<Item> {
+        let item = self.next_item();
+        if let Some(Item::Statement(statement)) = &item {
+            if !statement.rerun && is_copy_from_stdin(self.src, &statement.tokens) {
+                let bytes = self.src.as_bytes();
+                self.copy_data_after = Some(memchr_newline(bytes, self.lexer.position()));
+            }
+            self.last = Some((statement.start, statement.end));
+            if let Some(on) = standard_conforming_strings(self.src, &statement.tokens) {
+                self.lexer.set_backslash_strings(!on);
+            }
+        }
+        item
+    }
+}
+
+impl Splitter<'_> {
+    fn next_item(&mut self) -> Option<Item> {
         if let Some(item) = self.pending.take() {
             return Some(item);
         }
@@ -196,9 +315,26 @@ impl Iterator for Splitter<'_> {
                 end: last.end,
                 tokens,
                 gexec,
+                rerun: false,
             }))
         };
-        while let Some(token) = self.lexer.next() {
+        loop {
+            if let Some(line_end) = self.copy_data_after {
+                // Only blanks left on the COPY's line: the data lines follow.
+                let bytes = self.src.as_bytes();
+                let mut next = self.lexer.position();
+                while next < bytes.len() && bytes[next].is_ascii_whitespace() {
+                    next += 1;
+                }
+                if next > line_end || next == bytes.len() {
+                    self.copy_data_after = None;
+                    self.lexer.seek(line_end);
+                    self.skip_copy_data();
+                }
+            }
+            let Some(token) = self.lexer.next() else {
+                break;
+            };
             match token.kind {
                 Kind::Comment => {
                     let starts_line = self.starts_line(token.start);
@@ -223,24 +359,49 @@ impl Iterator for Splitter<'_> {
                         if !tokens.is_empty() {
                             return finish(tokens, gexec);
                         }
+                        // `SELECT format('DROP …') …;` then `\gexec` on its own line: psql
+                        // runs the previous query again and executes its rows.
+                        if let Some((start, end)) = self.last.filter(|_| gexec) {
+                            let mut lexer = Lexer::new(self.src, true);
+                            lexer.seek(start);
+                            let tokens = lexer
+                                .take_while(|t| t.start < end)
+                                .filter(|t| !matches!(t.kind, Kind::Comment | Kind::Meta))
+                                .collect();
+                            return Some(Item::Statement(Statement {
+                                start,
+                                end,
+                                tokens,
+                                gexec: true,
+                                rerun: true,
+                            }));
+                        }
                     }
                     MetaAction::CopyData => {
                         self.skip_copy_data();
+                    }
+                    MetaAction::Copy(statement) => {
+                        let item = Item::Statement(statement);
+                        if tokens.is_empty() {
+                            return Some(item);
+                        }
+                        // psql runs `\copy` at once; analyse the statement so far first.
+                        self.pending = Some(item);
+                        return finish(tokens, false);
                     }
                 },
                 Kind::Semicolon if depth == 0 && atomic_depth == 0 => {
                     if tokens.is_empty() {
                         continue;
                     }
-                    if is_copy_from_stdin(self.src, &tokens) {
-                        self.skip_copy_data();
-                    }
                     return finish(tokens, false);
                 }
                 _ => {
+                    // Like psql, count parentheses only: `SELECT a[1; DROP TABLE t;` sends
+                    // the DROP on its own.
                     match token.kind {
-                        Kind::LParen | Kind::LBracket => depth += 1,
-                        Kind::RParen | Kind::RBracket => depth = depth.saturating_sub(1),
+                        Kind::LParen => depth += 1,
+                        Kind::RParen => depth = depth.saturating_sub(1),
                         _ => {}
                     }
                     tokens.push(token);
@@ -294,6 +455,14 @@ mod tests {
     }
 
     #[test]
+    fn brackets_do_not_hold_a_semicolon() {
+        assert_eq!(
+            statements("SELECT ARRAY[1; DROP TABLE t;"),
+            ["SELECT ARRAY[1", "DROP TABLE t"]
+        );
+    }
+
+    #[test]
     fn last_statement_without_semicolon_counts() {
         assert_eq!(
             statements("SELECT 1; DROP TABLE t"),
@@ -342,6 +511,67 @@ mod tests {
             Item::Statement(s) => assert!(s.gexec),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn copy_data_starts_after_the_line_of_the_copy() {
+        // psql runs the rest of the COPY's line, then reads data from the next line.
+        let src = "COPY t FROM stdin; DROP TABLE x;\n1\tDROP TABLE y;\n\\.\nTRUNCATE z;";
+        assert_eq!(
+            statements(src),
+            ["COPY t FROM stdin", "DROP TABLE x", "TRUNCATE z"]
+        );
+        // A subquery reading a table called stdin is no COPY FROM stdin.
+        let src = "COPY (SELECT a FROM stdin) TO STDOUT;\nDROP TABLE x;";
+        assert_eq!(statements(src).len(), 2);
+        // Nor is a \copy of a query.
+        let src = "\\copy (SELECT a FROM stdin) TO 'f'\nDROP TABLE x;";
+        assert_eq!(statements(src).len(), 2);
+    }
+
+    #[test]
+    fn gexec_on_an_empty_buffer_reruns_the_previous_statement() {
+        let src = "SELECT format('DROP TABLE %I', t) FROM x;\n\\gexec\nSELECT 1;";
+        let items: Vec<Item> = Splitter::new(src, true).collect();
+        let flags: Vec<(bool, bool)> = items
+            .iter()
+            .map(|item| match item {
+                Item::Statement(s) => (s.gexec, s.rerun),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(flags, [(false, false), (true, true), (false, false)]);
+        match &items[1] {
+            Item::Statement(s) => assert!(s.text(src).starts_with("SELECT format")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn copy_meta_command_with_a_query_is_a_statement() {
+        let src = "\\copy (DELETE FROM t RETURNING *) TO 'x.csv'\n\\copy t TO 'y.csv'\nSELECT 1;";
+        assert_eq!(
+            statements(src),
+            ["copy (DELETE FROM t RETURNING *) TO 'x.csv'", "SELECT 1"]
+        );
+    }
+
+    #[test]
+    fn backslash_semicolon_separates_statements() {
+        assert_eq!(
+            statements("SELECT 1 \\; DROP TABLE t;"),
+            ["SELECT 1", "DROP TABLE t"]
+        );
+    }
+
+    #[test]
+    fn strings_follow_standard_conforming_strings() {
+        // With it off, `\'` escapes the quote: the DROP is code, not part of a string.
+        let src = "SET standard_conforming_strings = off;\nSELECT 'a\\' , ' ; DROP TABLE t; -- ';\nRESET ALL;\nSELECT 'a\\' , ' ; DROP TABLE u; -- ';";
+        let got = statements(src);
+        assert_eq!(got.len(), 5, "{got:?}");
+        assert_eq!(got[2], "DROP TABLE t");
+        assert_eq!(got[4], "SELECT 'a\\' , ' ; DROP TABLE u; -- '");
     }
 
     #[test]

@@ -90,24 +90,39 @@ impl Walker {
             ..Context::default()
         };
         match found {
-            Some(i) => {
-                // `format('DROP TABLE %I', …)` or `'DROP TABLE ' || …`.
-                let from = if i >= 2
-                    && tokens[i - 1].kind == Kind::LParen
-                    && tokens[i - 2].is_word(src, "format")
-                {
-                    i - 2
-                } else {
-                    i
-                };
-                let to = expression_end(src, tokens, from);
-                self.dynamic(
-                    src,
-                    &tokens[from..to],
-                    Map::Offset(0),
-                    ctx,
-                    "\\gexec runs each result row as SQL",
-                );
+            Some(first) => {
+                // Every column of every row runs: the first literal's expression, and any
+                // other literal that reads like destructive SQL (`SELECT 'SELECT 1', 'DROP …'`).
+                let mut i = first;
+                while i < tokens.len() {
+                    let token = tokens[i];
+                    let is_literal = matches!(token.kind, Kind::String | Kind::DollarString);
+                    if !is_literal || (i != first && !literal_looks_destructive(src, &token)) {
+                        i += 1;
+                        continue;
+                    }
+                    // `format('DROP TABLE %I', …)`, `concat('DROP TABLE ', …)` or
+                    // `'DROP TABLE ' || …`.
+                    let from = if i >= 2
+                        && tokens[i - 1].kind == Kind::LParen
+                        && ["format", "concat", "concat_ws"]
+                            .iter()
+                            .any(|f| tokens[i - 2].is_word(src, f))
+                    {
+                        i - 2
+                    } else {
+                        i
+                    };
+                    let to = expression_end(src, tokens, from);
+                    self.dynamic(
+                        src,
+                        &tokens[from..to],
+                        Map::Offset(0),
+                        ctx,
+                        "\\gexec runs each result row as SQL",
+                    );
+                    i = to.max(i + 1);
+                }
             }
             None => self.push(
                 Op::DynamicSql {
@@ -170,6 +185,19 @@ impl Walker {
                 }
             }
             _ => {}
+        }
+        // `SELECT dblink_exec('DROP TABLE t')` hides its SQL in a string the fast path and
+        // the parser never look into. DROP / ALTER / GRANT … name functions, never call them.
+        let mut i = if names_routines(&first) {
+            tokens.len()
+        } else {
+            0
+        };
+        while i + 1 < tokens.len() {
+            i = match self.sql_function_call(src, tokens, i, map, ctx) {
+                Some(end) => end.max(i + 1),
+                None => i + 1,
+            };
         }
         if fast_safe(src, tokens) {
             return;
@@ -314,6 +342,14 @@ impl Walker {
     fn body(&mut self, src: &str, tokens: &[Token], map: Map, ctx: Context) {
         let mut at_statement_start = true;
         let mut in_raise = false;
+        // `FOR target IN query LOOP`, `OPEN c FOR query` and `c CURSOR FOR query` run their
+        // query, which may be `DELETE … RETURNING`: in the loop header, after OPEN / CURSOR,
+        // and whether the statement about to start ends at LOOP rather than `;`.
+        let mut in_for = false;
+        let mut in_cursor = false;
+        let mut loop_query = false;
+        // In a GRANT / REVOKE / COMMENT, `dblink_exec(text)` is a signature, not a call.
+        let mut names_routines_only = false;
         // Literals already analysed as part of an EXECUTE.
         let mut consumed_until = 0;
         let mut i = 0;
@@ -323,6 +359,9 @@ impl Walker {
                 Kind::Semicolon => {
                     at_statement_start = true;
                     in_raise = false;
+                    in_for = false;
+                    in_cursor = false;
+                    names_routines_only = false;
                     i += 1;
                     continue;
                 }
@@ -337,17 +376,45 @@ impl Walker {
                         continue;
                     }
                     if at_statement_start && is_embedded_statement_verb(&word) {
-                        let end = statement_end(tokens, i);
+                        let end = if loop_query {
+                            loop_query_end(src, tokens, i)
+                        } else {
+                            statement_end(tokens, i)
+                        };
                         self.statement(src, &tokens[i..end], map, ctx);
                         consumed_until = end;
+                        i = end;
+                        continue;
+                    }
+                    if at_statement_start && names_routines(&word) {
+                        names_routines_only = true;
+                    }
+                    let call = (!names_routines_only)
+                        .then(|| self.sql_function_call(src, tokens, i, map, ctx))
+                        .flatten();
+                    if let Some(end) = call {
+                        consumed_until = end;
+                        at_statement_start = false;
                         i = end;
                         continue;
                     }
                     if at_statement_start && word == "RAISE" {
                         in_raise = true;
                     }
-                    at_statement_start =
-                        matches!(word.as_str(), "BEGIN" | "THEN" | "ELSE" | "LOOP" | "QUERY");
+                    let query_starts = (in_for && word == "IN") || (in_cursor && word == "FOR");
+                    if query_starts {
+                        in_for = false;
+                        in_cursor = false;
+                    } else if at_statement_start && word == "FOR" {
+                        in_for = true;
+                    } else if (at_statement_start && word == "OPEN")
+                        || (word == "CURSOR" && is_cursor_declaration(src, tokens, i))
+                    {
+                        in_cursor = true;
+                    }
+                    loop_query = query_starts && word == "IN";
+                    at_statement_start = query_starts
+                        || matches!(word.as_str(), "BEGIN" | "THEN" | "ELSE" | "LOOP" | "QUERY");
                 }
                 Kind::String | Kind::DollarString if i >= consumed_until && !in_raise => {
                     if literal_looks_destructive(src, &token) {
@@ -369,6 +436,91 @@ impl Walker {
             }
             i += 1;
         }
+    }
+
+    /// A call at `tokens[i]` of a function that runs SQL given as text (`dblink_exec`, pg_cron's
+    /// `cron.schedule`) or deletes data (`lo_unlink`): analyses it and returns the index just
+    /// past the call, or `None` when `tokens[i]` starts no such call.
+    fn sql_function_call(
+        &mut self,
+        src: &str,
+        tokens: &[Token],
+        i: usize,
+        map: Map,
+        ctx: Context,
+    ) -> Option<usize> {
+        const NAMES: &[&str] = &[
+            "dblink_exec",
+            "dblink",
+            "dblink_send_query",
+            "schedule",
+            "schedule_in_database",
+            "lo_unlink",
+        ];
+        let name = tokens.get(i).filter(|t| t.kind == Kind::Word)?;
+        if tokens.get(i + 1)?.kind != Kind::LParen
+            || !NAMES.iter().any(|n| name.text(src).eq_ignore_ascii_case(n))
+        {
+            return None;
+        }
+        let name = name.text(src).to_ascii_lowercase();
+        let qualified = i >= 2 && tokens[i - 1].kind == Kind::Dot;
+        let schema = qualified.then(|| tokens[i - 2].text(src).to_ascii_lowercase());
+        // `EXECUTE FUNCTION f()`, `CREATE CAST … WITH FUNCTION lo_unlink(oid)`: a signature.
+        let before = i.checked_sub(if qualified { 3 } else { 1 });
+        if before.is_some_and(|b| {
+            ["FUNCTION", "PROCEDURE", "ROUTINE", "AGGREGATE"]
+                .iter()
+                .any(|k| tokens[b].is_word(src, k))
+        }) {
+            return None;
+        }
+        let close = matching_close(tokens, i + 1).min(tokens.len());
+        let args = arguments(&tokens[i + 2..close]);
+        let is_bool = |arg: &[Token]| {
+            arg.len() == 1 && (arg[0].is_word(src, "true") || arg[0].is_word(src, "false"))
+        };
+        let span = (tokens[i].start, tokens[close.min(tokens.len() - 1)].end);
+        // (the SQL argument, whether it runs later, whether it runs in another database)
+        let (sql, deferred, remote) = match (name.as_str(), schema.as_deref()) {
+            // dblink_exec([conn,] sql [, fail_on_error]), dblink([conn,] sql [, fail_on_error])
+            ("dblink_exec" | "dblink", _) => {
+                let sql = if args.len() >= 2 && !is_bool(args[1]) {
+                    1
+                } else {
+                    0
+                };
+                (args.get(sql).copied(), false, true)
+            }
+            ("dblink_send_query", _) => (args.get(1).copied(), false, true),
+            // cron.schedule([job,] schedule, command), cron.schedule_in_database(job, schedule,
+            // command, database …): the command runs later, like a function body.
+            ("schedule", Some("cron")) => (args.last().copied(), true, false),
+            ("schedule_in_database", Some("cron")) => (args.get(2).copied(), true, true),
+            // lo_unlink removes a large object for good: the rows of pg_largeobject it names.
+            ("lo_unlink", _) => {
+                let op = Op::Delete {
+                    table: "pg_largeobject".into(),
+                    has_where: true,
+                };
+                self.push(op, span, map, ctx);
+                return Some(close + 1);
+            }
+            _ => return None,
+        };
+        let ctx = Context {
+            deferred: ctx.deferred || deferred,
+            remote: ctx.remote || remote,
+            ..ctx
+        };
+        match sql {
+            Some(sql) => self.dynamic(src, sql, map, ctx, &name),
+            None => {
+                let detail = format!("{name} runs SQL dbguard cannot see");
+                self.push(Op::DynamicSql { detail }, span, map, ctx)
+            }
+        }
+        Some(close + 1)
     }
 
     /// SQL built at run time from `expr` (the tokens of an expression): analyse its literal
@@ -439,6 +591,30 @@ fn fast_safe(src: &str, tokens: &[Token]) -> bool {
     })
 }
 
+/// Statements that name functions (`DROP FUNCTION dblink_exec(text)`, `GRANT EXECUTE ON
+/// FUNCTION lo_unlink(oid)`) but never call them.
+fn names_routines(verb: &str) -> bool {
+    ["DROP", "ALTER", "GRANT", "REVOKE", "COMMENT", "SECURITY"]
+        .iter()
+        .any(|v| verb.eq_ignore_ascii_case(v))
+}
+
+/// Whether the `CURSOR` at `i` declares a cursor in a DECLARE section
+/// (`name [[NO] SCROLL] CURSOR`), rather than being a column called cursor.
+fn is_cursor_declaration(src: &str, tokens: &[Token], i: usize) -> bool {
+    let mut j = i;
+    while j > 0 && (tokens[j - 1].is_word(src, "scroll") || tokens[j - 1].is_word(src, "no")) {
+        j -= 1;
+    }
+    let Some(name) = j.checked_sub(1) else {
+        return false;
+    };
+    matches!(tokens[name].kind, Kind::Word | Kind::QuotedIdent)
+        && (name == 0
+            || tokens[name - 1].kind == Kind::Semicolon
+            || tokens[name - 1].is_word(src, "declare"))
+}
+
 /// Whether a statement the parser accepted should have produced an operation.
 fn looks_destructive(src: &str, tokens: &[Token]) -> bool {
     let first = word_at(src, tokens, 0).unwrap_or_default();
@@ -452,7 +628,16 @@ fn looks_destructive(src: &str, tokens: &[Token]) -> bool {
 }
 
 fn language_of(src: &str, tokens: &[Token]) -> Option<String> {
-    let i = tokens.iter().position(|t| t.is_word(src, "language"))?;
+    // At depth 0 only: `CREATE FUNCTION f(language text)` names a parameter.
+    let mut depth = 0usize;
+    let i = tokens.iter().position(|t| {
+        match t.kind {
+            Kind::LParen | Kind::LBracket => depth += 1,
+            Kind::RParen | Kind::RBracket => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        depth == 0 && t.is_word(src, "language")
+    })?;
     let t = tokens.get(i + 1)?;
     let name = match t.kind {
         Kind::String => literal_value(src, t)?.0,
@@ -529,6 +714,37 @@ fn statement_end(tokens: &[Token], from: usize) -> usize {
     tokens.len()
 }
 
+/// The arguments of a call (the tokens between its parentheses), split at commas at depth 0.
+fn arguments(tokens: &[Token]) -> Vec<&[Token]> {
+    let mut depth = 0usize;
+    tokens
+        .split(|t| {
+            match t.kind {
+                Kind::LParen | Kind::LBracket => depth += 1,
+                Kind::RParen | Kind::RBracket => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            depth == 0 && t.kind == Kind::Comma
+        })
+        .filter(|a| !a.is_empty())
+        .collect()
+}
+
+/// End (exclusive) of the query of `FOR target IN query LOOP`: `LOOP` (or `;`) at depth 0.
+fn loop_query_end(src: &str, tokens: &[Token], from: usize) -> usize {
+    let end = statement_end(tokens, from);
+    let mut depth = 0usize;
+    for (i, t) in tokens[..end].iter().enumerate().skip(from) {
+        match t.kind {
+            Kind::LParen | Kind::LBracket => depth += 1,
+            Kind::RParen | Kind::RBracket => depth = depth.saturating_sub(1),
+            Kind::Word if depth == 0 && t.is_word(src, "loop") => return i,
+            _ => {}
+        }
+    }
+    end
+}
+
 /// End (exclusive) of a concatenation starting at `from`: `a || b(...) || 'c'`, or a
 /// `format(…)` call.
 fn expression_end(src: &str, tokens: &[Token], from: usize) -> usize {
@@ -579,6 +795,28 @@ fn literal_looks_destructive(src: &str, token: &Token) -> bool {
 /// The SQL text a dynamic expression builds, with the parts dbguard cannot see replaced by
 /// the `DYNAMIC` placeholder; `None` when the expression holds no literal SQL at all.
 fn dynamic_text(src: &str, expr: &[Token]) -> Option<String> {
+    dynamic_text_at(src, expr, 0)
+}
+
+/// Deepest nesting of calls and parentheses followed inside one dynamic expression.
+const MAX_EXPRESSION_DEPTH: usize = 16;
+
+fn dynamic_text_at(src: &str, expr: &[Token], depth: usize) -> Option<String> {
+    if depth > MAX_EXPRESSION_DEPTH {
+        return None;
+    }
+    let call = |name: &str| {
+        expr.len() >= 2
+            && expr[0].is_word(src, name)
+            && expr[1].kind == Kind::LParen
+            && matching_close(expr, 1) == expr.len() - 1
+    };
+    let args = || {
+        arguments(&expr[2..expr.len() - 1])
+            .into_iter()
+            .map(|arg| dynamic_text_at(src, arg, depth + 1))
+            .collect::<Vec<_>>()
+    };
     // format('DROP TABLE %I.%I', s, t): only the format string is SQL.
     if expr.len() >= 2 && expr[0].is_word(src, "format") && expr[1].kind == Kind::LParen {
         let close = matching_close(expr, 1).min(expr.len());
@@ -587,8 +825,31 @@ fn dynamic_text(src: &str, expr: &[Token]) -> Option<String> {
             .iter()
             .position(|t| t.kind == Kind::Comma)
             .unwrap_or(args.len());
-        let template = dynamic_text(src, &args[..first_arg_end])?;
+        let template = dynamic_text_at(src, &args[..first_arg_end], depth + 1)?;
         return Some(replace_format_specifiers(&template));
+    }
+    // concat('DROP TABLE ', t) and concat_ws(' ', 'DROP TABLE', t) join their arguments, like
+    // `||`; without them a DROP built this way would only be reported as dynamic SQL.
+    if call("concat") || call("concat_ws") {
+        let args = args();
+        if args.iter().all(Option::is_none) {
+            return None;
+        }
+        let mut parts = args
+            .into_iter()
+            .map(|a| a.unwrap_or_else(|| DYNAMIC.into()));
+        let separator = if call("concat_ws") {
+            parts.next().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        return Some(parts.collect::<Vec<_>>().join(&separator));
+    }
+    // ('DROP TABLE ' || t)
+    if expr.first().is_some_and(|t| t.kind == Kind::LParen)
+        && matching_close(expr, 0) == expr.len() - 1
+    {
+        return dynamic_text_at(src, &expr[1..expr.len() - 1], depth + 1);
     }
     let mut out = String::new();
     let mut saw_literal = false;
@@ -602,14 +863,34 @@ fn dynamic_text(src: &str, expr: &[Token]) -> Option<String> {
             }
             Kind::Op if t.text(src) == "||" => {}
             _ => {
-                if !out.ends_with(DYNAMIC) {
-                    out.push_str(DYNAMIC);
-                }
-                if t.kind == Kind::Word && expr.get(i + 1).is_some_and(|n| n.kind == Kind::LParen) {
-                    i = matching_close(expr, i + 1);
+                let group_end = if t.kind == Kind::Word
+                    && expr.get(i + 1).is_some_and(|n| n.kind == Kind::LParen)
+                {
+                    matching_close(expr, i + 1)
                 } else if t.kind == Kind::LParen {
-                    i = matching_close(expr, i);
+                    matching_close(expr, i)
+                } else {
+                    i
+                };
+                // A call or parenthesised part with literal SQL of its own (`'DROP ' ||
+                // concat('TABLE ', t)`) keeps it.
+                let group = &expr[i..(group_end + 1).min(expr.len())];
+                let builds_text = t.kind == Kind::LParen
+                    || ["format", "concat", "concat_ws"]
+                        .iter()
+                        .any(|f| t.is_word(src, f));
+                match (group_end > i && builds_text)
+                    .then(|| dynamic_text_at(src, group, depth + 1))
+                    .flatten()
+                {
+                    Some(text) => {
+                        out.push_str(&text);
+                        saw_literal = true;
+                    }
+                    None if !out.ends_with(DYNAMIC) => out.push_str(DYNAMIC),
+                    None => {}
                 }
+                i = group_end;
             }
         }
         i += 1;
@@ -666,5 +947,41 @@ mod tests {
             format!("DROP TABLE {DYNAMIC} CASCADE")
         );
         assert_eq!(dynamic_text("v_sql", &tokens_of("v_sql")), None);
+    }
+
+    #[test]
+    fn dynamic_text_joins_concat_arguments_and_sees_through_parentheses() {
+        let text = |src: &str| dynamic_text(src, &tokens_of(src));
+        assert_eq!(
+            text("concat('DROP TABLE ', quote_ident(t))").unwrap(),
+            format!("DROP TABLE {DYNAMIC}")
+        );
+        assert_eq!(
+            text("concat_ws(' ', 'DELETE', 'FROM', t)").unwrap(),
+            format!("DELETE FROM {DYNAMIC}")
+        );
+        assert_eq!(
+            text("('TRUNCATE ' || t)").unwrap(),
+            format!("TRUNCATE {DYNAMIC}")
+        );
+        assert_eq!(
+            text("'DROP ' || concat('TABLE ', t)").unwrap(),
+            format!("DROP TABLE {DYNAMIC}")
+        );
+        assert_eq!(
+            text("concat('DROP TABLE ', format('%I.%I', s, t))").unwrap(),
+            format!("DROP TABLE {DYNAMIC}.{DYNAMIC}")
+        );
+        assert_eq!(text("concat(a, b)"), None);
+        assert_eq!(text("upper(v_sql)"), None);
+    }
+
+    #[test]
+    fn for_loop_query_ends_at_loop() {
+        let src = "DELETE FROM t RETURNING * LOOP DELETE FROM u; END LOOP";
+        let tokens = tokens_of(src);
+        let end = loop_query_end(src, &tokens, 0);
+        assert!(tokens[end].is_word(src, "loop"));
+        assert_eq!(end, 5);
     }
 }

@@ -4,106 +4,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-use support::{unique_db, PgCluster};
-
-/// A run of the binary, built up like the scenario it tests.
-struct Run {
-    args: Vec<String>,
-    cwd: PathBuf,
-    env: Vec<(String, String)>,
-}
-
-fn dbguard(args: &[&str]) -> Run {
-    Run {
-        args: args.iter().map(|a| a.to_string()).collect(),
-        cwd: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-        env: Vec::new(),
-    }
-}
-
-struct Done {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn cwd(mut self, dir: &Path) -> Self {
-        self.cwd = dir.to_path_buf();
-        self
-    }
-
-    fn env(mut self, key: &str, value: &str) -> Self {
-        self.env.push((key.into(), value.into()));
-        self
-    }
-
-    fn run(self) -> Done {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_dbguard"));
-        command
-            .args(&self.args)
-            .current_dir(&self.cwd)
-            .env_remove("DATABASE_URL")
-            .env_remove("ALEMBIC_CONFIG")
-            .env_remove("PGPASSWORD")
-            .stdin(Stdio::null());
-        for (k, v) in &self.env {
-            command.env(k, v);
-        }
-        let out = command.output().expect("dbguard runs");
-        Done {
-            code: out.status.code().expect("exited normally"),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
-    }
-}
-
-impl Done {
-    fn code(self, expected: i32) -> Self {
-        assert_eq!(
-            self.code, expected,
-            "exit code\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    fn stdout_has(self, needle: &str) -> Self {
-        assert!(
-            self.stdout.contains(needle),
-            "stdout lacks {needle:?}:\n{}",
-            self.stdout
-        );
-        self
-    }
-
-    fn stdout_lacks(self, needle: &str) -> Self {
-        assert!(
-            !self.stdout.contains(needle),
-            "stdout has {needle:?}:\n{}",
-            self.stdout
-        );
-        self
-    }
-
-    fn stderr_has(self, needle: &str) -> Self {
-        assert!(
-            self.stderr.contains(needle),
-            "stderr lacks {needle:?}:\n{}",
-            self.stderr
-        );
-        self
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
-    }
-}
+use support::{dbguard, unique_db, PgCluster};
 
 fn revision(id: &str, down: &str, upgrade: &str, downgrade: &str) -> String {
     format!(
@@ -166,10 +67,15 @@ fn project() -> tempfile::TempDir {
     dir
 }
 
-/// A fresh database whose alembic_version holds `heads` (none: no table at all).
+/// A fresh database whose alembic_version holds `heads` (none: no table at all), with the
+/// project's `users` table holding a row, so the guard weighs its columns as data at stake.
 fn database(pg: &PgCluster, heads: Option<&[&str]>) -> String {
     let db = unique_db("plan");
     pg.create_database(&db);
+    pg.execute(
+        &db,
+        "CREATE TABLE users (id int, legacy_password text, nick text); INSERT INTO users VALUES (1, 'x', 'y')",
+    );
     if let Some(heads) = heads {
         pg.execute(
             &db,

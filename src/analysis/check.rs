@@ -343,7 +343,12 @@ pub(crate) fn op_finding(
         statement,
         suppressed: false,
         suppression_reason: None,
-        target: located.op.data_target(),
+        // SQL run in another database (dblink) names tables the guard cannot weigh here.
+        target: if located.context.remote {
+            None
+        } else {
+            located.op.data_target()
+        },
     }
 }
 

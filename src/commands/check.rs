@@ -21,8 +21,13 @@ pub fn run(context: &Context, args: CheckArgs) -> Result<Exit> {
         .fail_on
         .or(settings.fail_on)
         .unwrap_or(FailOn::DataLoss);
+    let directions: &[Direction] = match args.direction {
+        CheckDirection::Upgrade => &[Direction::Upgrade],
+        CheckDirection::Downgrade => &[Direction::Downgrade],
+        CheckDirection::Both => &[Direction::Upgrade, Direction::Downgrade],
+    };
     if args.staged {
-        let reports = super::staged::reports(context)?;
+        let reports = super::staged::reports(context, directions)?;
         return finish(context, format, fail_on, &reports);
     }
     let paths: Vec<PathBuf> = if !args.paths.is_empty() {
@@ -39,11 +44,6 @@ pub fn run(context: &Context, args: CheckArgs) -> Result<Exit> {
 
     let version_dirs = alembic_version_dirs(context);
     let inputs = discover::collect_with_versions(&paths, &version_dirs)?;
-    let directions: &[Direction] = match args.direction {
-        CheckDirection::Upgrade => &[Direction::Upgrade],
-        CheckDirection::Downgrade => &[Direction::Downgrade],
-        CheckDirection::Both => &[Direction::Upgrade, Direction::Downgrade],
-    };
     let stdin_text = if inputs.contains(&Input::Stdin) {
         Some(read_stdin()?)
     } else {

@@ -46,9 +46,6 @@ fn assess(
         database_url,
     };
     let mut plan = command::classify(argv, &mut inputs)?;
-    if plan.verify_test_db {
-        plan.uncertain = Some("dbguard cannot verify the test database in this build: run pytest directly after checking it".into());
-    }
     let target = plan.target.as_ref().map(|(t, _)| t.clone());
 
     // Only a plan that would destroy data talks to the database.
@@ -58,7 +55,9 @@ fn assess(
         if let Some(target) = &target {
             match target.connect() {
                 Ok(mut client) => {
-                    if weigh::needed(&plan) {
+                    if let Some(why) = plan.unweighable.clone() {
+                        plan.notes.push(format!("data at stake not checked: {why}"));
+                    } else if weigh::needed(&plan) {
                         if let Some(note) = weigh::weigh(&mut plan, &mut client) {
                             plan.notes.push(note);
                         }
@@ -74,6 +73,7 @@ fn assess(
             }
         }
     }
+    plan.sync_alembic();
     let database = target
         .as_ref()
         .map(Target::effective_dbname)
@@ -92,6 +92,7 @@ fn assess(
     };
     let facts = Facts {
         severity: plan.severity(),
+        blocked: plan.blocked.clone(),
         database: database.clone(),
         fresh_backup: fresh_backup.as_ref(),
         max_age: &settings.max_age_text,

@@ -8,14 +8,14 @@
 use std::path::{Path, PathBuf};
 
 use super::Context;
+use crate::analysis::alembic::{self, walk::Direction};
 use crate::analysis::check::{self, FileKind};
 use crate::analysis::FileReport;
 use crate::error::{Error, Result};
 use crate::git::Repo;
-use crate::output::text_paint as paint;
 use crate::project::alembic_ini;
 
-pub fn reports(context: &Context) -> Result<Vec<FileReport>> {
+pub fn reports(context: &Context, directions: &[Direction]) -> Result<Vec<FileReport>> {
     let cwd = std::env::current_dir()
         .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
     let repo = Repo::discover(&cwd)?;
@@ -28,19 +28,12 @@ pub fn reports(context: &Context) -> Result<Vec<FileReport>> {
         let full = repo.toplevel.join(&path);
         let blob = repo.staged_blob(&path)?;
         // The same per-kind dispatch as `check`, on the staged blob.
-        let checked = match kind {
-            FileKind::Sql => Some(check::check_bytes(blob, &path, full.parent())),
-            // The alembic analyzer plugs in here, e.g. `Some(alembic::check_bytes(blob, &path))`.
-            FileKind::Python => None,
-        };
-        match checked {
-            Some(found) => reports.extend(found),
-            // Named, not silently passed.
-            None if !context.quiet => eprintln!(
-                "{} {path}: staged alembic revision not checked (this dbguard reads SQL migrations only)",
-                paint(context.palette.note, "note:")
-            ),
-            None => {}
+        match kind {
+            FileKind::Sql => reports.extend(check::check_bytes(blob, &path, full.parent())),
+            FileKind::Python => {
+                let text = String::from_utf8_lossy(&blob);
+                reports.push(alembic::check::check_text(&text, &full, &path, directions));
+            }
         }
     }
     Ok(reports)

@@ -56,6 +56,8 @@ pub enum Decision {
 /// What the decision depends on.
 pub struct Facts<'a> {
     pub severity: Option<Severity>,
+    /// A reason the command must never run (no flag overrides it).
+    pub blocked: Option<String>,
     /// The database at stake (for the prompt and the refusal).
     pub database: String,
     pub fresh_backup: Option<&'a Backup>,
@@ -68,6 +70,12 @@ pub struct Facts<'a> {
 }
 
 pub fn decide(facts: &Facts, flags: Flags) -> Decision {
+    if let Some(why) = &facts.blocked {
+        return Decision::Refuse {
+            why: why.clone(),
+            fix: vec!["dbguard verify-test-db   (shows each check and how to fix it)".into()],
+        };
+    }
     let severity = match facts.severity {
         None | Some(Severity::Info) => return Decision::Run,
         Some(s) => s,
@@ -164,6 +172,7 @@ mod tests {
     fn facts(severity: Option<Severity>) -> Facts<'static> {
         Facts {
             severity,
+            blocked: None,
             database: "app_dev".into(),
             fresh_backup: None,
             max_age: "24h",
@@ -252,6 +261,23 @@ mod tests {
                 confirm: Confirm::TypeName("app_dev".into())
             }
         );
+    }
+
+    #[test]
+    fn blocked_commands_are_refused_whatever_the_flags() {
+        let mut f = facts(None);
+        f.blocked = Some("tests point at the dev database".into());
+        assert!(matches!(
+            decide(
+                &f,
+                Flags {
+                    yes: true,
+                    backup: true,
+                    interactive: true
+                }
+            ),
+            Decision::Refuse { .. }
+        ));
     }
 
     #[test]

@@ -24,7 +24,10 @@ pub fn needed(plan: &Plan) -> bool {
 }
 
 enum Stake {
+    /// The table or column holds nothing (it exists, and is empty or all NULL).
     Nothing(String),
+    /// The table or column does not exist now.
+    Missing(String),
     Rows(String),
     Unknown,
 }
@@ -38,6 +41,11 @@ pub fn weigh(plan: &mut Plan, client: &mut Client) -> Option<String> {
     {
         return Some("could not ask the database about the data at stake".into());
     }
+    // A name that does not exist now may be the new name of existing data by the time the
+    // statement runs (`ALTER TABLE a RENAME TO b; DROP TABLE b`): then absence proves nothing.
+    let renames = plan
+        .findings()
+        .any(|f| f.rule == "rename-table" || f.rule == "rename-column");
     for finding in plan.findings_mut() {
         if !WEIGHED_RULES.contains(&finding.rule) || finding.severity == Severity::Info {
             continue;
@@ -46,6 +54,16 @@ pub fn weigh(plan: &mut Plan, client: &mut Client) -> Option<String> {
             Stake::Nothing(why) => {
                 finding.severity = Severity::Info;
                 finding.message = format!("{} — no data at stake: {why}", finding.message);
+            }
+            Stake::Missing(why) if !renames => {
+                finding.severity = Severity::Info;
+                finding.message = format!("{} — no data at stake: {why}", finding.message);
+            }
+            Stake::Missing(why) => {
+                finding.message = format!(
+                    "{} ({why} yet, but the command renames objects first)",
+                    finding.message
+                );
             }
             Stake::Rows(estimate) => finding.message = format!("{} ({estimate})", finding.message),
             Stake::Unknown => {}
@@ -67,7 +85,7 @@ fn stake(client: &mut Client, finding: &Finding) -> Stake {
         Err(_) => return Stake::Unknown,
     };
     let Some(row) = row else {
-        return Stake::Nothing(format!("table {} does not exist", target.table));
+        return Stake::Missing(format!("table {} does not exist", target.table));
     };
     let (table, estimate, kind): (String, i64, String) = (row.get(0), row.get(1), row.get(2));
     if kind != "r" && kind != "p" {

@@ -97,6 +97,15 @@ impl Done {
         self
     }
 
+    pub fn stdout_lacks(self, needle: &str) -> Self {
+        assert!(
+            !self.stdout.contains(needle),
+            "stdout has {needle:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+
     pub fn stderr_has(self, needle: &str) -> Self {
         assert!(
             self.stderr.contains(needle),

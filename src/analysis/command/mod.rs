@@ -51,10 +51,14 @@ pub struct Plan {
     pub uncertain: Option<String>,
     /// Bytes read from our stdin that the command must be fed instead (psql reading a script).
     pub stdin: Option<Vec<u8>>,
-    /// pytest: the test database must be verified first.
-    pub verify_test_db: bool,
+    /// Why the command must not run at all, whatever the flags (pytest aimed at the dev
+    /// database).
+    pub blocked: Option<String>,
     /// For alembic commands: the migration steps, as `dbguard plan` shows them.
     pub alembic: Option<crate::plan::Plan>,
+    /// Why the findings' table names cannot be looked up in the target database (the script
+    /// switches databases or search_path): then they are not weighed, and keep their severity.
+    pub unweighable: Option<String>,
 }
 
 impl Plan {
@@ -68,8 +72,9 @@ impl Plan {
             notes: Vec::new(),
             uncertain: None,
             stdin: None,
-            verify_test_db: false,
+            blocked: None,
             alembic: None,
+            unweighable: None,
         }
     }
 
@@ -94,6 +99,23 @@ impl Plan {
             return Some(worst.map_or(Severity::Risky, |s| s.max(Severity::Risky)));
         }
         worst
+    }
+
+    /// After the guard weighed the findings, the alembic steps show the weighed ones and the
+    /// verdict follows them (the reports hold one entry per step, in order).
+    pub fn sync_alembic(&mut self) {
+        let severity = self.severity();
+        let Some(alembic) = self.alembic.as_mut() else {
+            return;
+        };
+        for (step, report) in alembic.steps.iter_mut().zip(&self.reports) {
+            step.findings = report.findings.clone();
+        }
+        alembic.verdict = match severity {
+            None | Some(Severity::Info) => crate::plan::Verdict::Safe,
+            Some(Severity::Risky) => crate::plan::Verdict::Risky,
+            Some(Severity::DataLoss) => crate::plan::Verdict::DataLoss,
+        };
     }
 
     /// The command line with secrets masked, for output and the audit log.
@@ -187,15 +209,7 @@ pub fn classify(argv: &[String], inputs: &mut Inputs) -> Result<Plan> {
         "docker" | "docker-compose" | "podman" | "podman-compose" => {
             docker::classify(args, &inputs)?
         }
-        "pytest" | "py.test" => {
-            let mut plan = Plan::new(
-                args,
-                Tool::Pytest,
-                "pytest: the test database must not be the dev database",
-            );
-            plan.verify_test_db = true;
-            plan
-        }
+        "pytest" | "py.test" => pytest(args, &inputs)?,
         _ => Plan::new(
             args,
             Tool::Other,
@@ -203,6 +217,47 @@ pub fn classify(argv: &[String], inputs: &mut Inputs) -> Result<Plan> {
         ),
     };
     plan.argv = argv.to_vec();
+    Ok(plan)
+}
+
+/// pytest runs only when `verify-test-db` proves the tests' database is not the dev one.
+fn pytest(args: &[String], inputs: &Inputs) -> Result<Plan> {
+    let mut plan = Plan::new(args, Tool::Pytest, "pytest: verify-test-db must pass first");
+    let cwd = std::env::current_dir().map_err(|e| {
+        crate::error::Error::usage(format!("cannot read the current directory: {e}"))
+    })?;
+    let report = crate::testdb::verify(&crate::testdb::Request {
+        url: None,
+        dev_url: None,
+        mark: false,
+        config: inputs.config,
+        env: inputs.env,
+        cwd: &cwd,
+    })?;
+    for check in &report.checks {
+        plan.notes.push(
+            format!(
+                "verify-test-db {}: {:?}: {}",
+                check.id, check.status, check.reason
+            )
+            .to_lowercase(),
+        );
+    }
+    if let Some(test) = &report.test_database {
+        plan.description = format!("pytest against {} ({})", test.url, test.source);
+    }
+    if !report.ok {
+        let failed: Vec<String> = report
+            .checks
+            .iter()
+            .filter(|c| c.status == crate::testdb::checks::Status::Fail)
+            .map(|c| format!("{}: {}", c.id, c.reason))
+            .collect();
+        plan.blocked = Some(format!(
+            "the tests would not run against a verified test database ({})",
+            failed.join("; ")
+        ));
+    }
     Ok(plan)
 }
 

@@ -146,6 +146,8 @@ pub fn classify(args: &[String], inputs: &mut Inputs) -> Result<Plan> {
     }
     let mut parts = Vec::new();
     let mut commands = 0;
+    // The SQL texts psql will run, for the context check below.
+    let mut scripts: Vec<String> = Vec::new();
     for source in &o.sources {
         match source {
             Source::Command(sql) => {
@@ -185,14 +187,31 @@ pub fn classify(args: &[String], inputs: &mut Inputs) -> Result<Plan> {
             read_stdin(&mut plan, inputs)?;
         }
     }
-    if plan.stdin.is_some() {
+    if let Some(bytes) = &plan.stdin {
         parts.push("a script on stdin".into());
+        scripts.push(String::from_utf8_lossy(bytes).into_owned());
     }
     if o.single_transaction {
         parts.push("in one transaction (-1)".into());
     }
+    plan.unweighable = scripts.iter().find_map(|text| switches_context(text));
     plan.description = format!("psql: {}", parts.join(", "));
     Ok(plan)
+}
+
+/// A script that connects elsewhere (`\c`, `\connect`) or changes `search_path` makes table
+/// names mean something else than in the target database as it is now.
+fn switches_context(text: &str) -> Option<String> {
+    let connects = text.lines().any(|l| {
+        let l = l.trim_start();
+        l.starts_with("\\c ") || l == "\\c" || l.starts_with("\\connect")
+    });
+    if connects {
+        return Some("the script connects to another database (\\c)".into());
+    }
+    text.to_ascii_lowercase()
+        .contains("search_path")
+        .then(|| "the script changes search_path".into())
 }
 
 /// psql would read SQL from our stdin: read it ourselves, check it, and feed it on.

@@ -15,7 +15,7 @@ pub const RULE: Rule = Rule {
 };
 
 const DOCS: &str = r#"## What it does
-Reports `ALTER TABLE a RENAME TO b`.
+Reports `ALTER TABLE a RENAME TO b` and `ALTER TABLE a SET SCHEMA s` (a move renames the table for every query).
 
 ## Why is this bad?
 No data is lost, but every query that uses the old name fails at once.

@@ -675,6 +675,15 @@ impl<'a> Cursor<'a> {
             } else if self.eat_seq(&["SET", "NOT", "NULL"]) {
                 ops.push(Op::SetNotNull { table, column });
             }
+        } else if self.eat_seq(&["SET", "SCHEMA"]) {
+            // Moving a table to another schema renames it for every query, and data reached
+            // later under the new name is the same data.
+            let schema = self.name().unwrap_or_default();
+            let base = table.rsplit('.').next().unwrap_or(&table).to_string();
+            ops.push(Op::RenameTable {
+                from: table,
+                to: format!("{schema}.{base}"),
+            });
         } else if self.eat("RENAME") {
             if self.eat("TO") {
                 let to = self.name().unwrap_or_default();

@@ -620,9 +620,11 @@ fn looks_destructive(src: &str, tokens: &[Token]) -> bool {
     let first = word_at(src, tokens, 0).unwrap_or_default();
     match first.as_str() {
         "DROP" | "TRUNCATE" | "DELETE" | "UPDATE" | "MERGE" => true,
-        "ALTER" => tokens
-            .iter()
-            .any(|t| t.is_word(src, "drop") || t.is_word(src, "rename") || t.is_word(src, "type")),
+        "ALTER" => tokens.iter().any(|t| {
+            ["drop", "rename", "type", "schema"]
+                .iter()
+                .any(|k| t.is_word(src, k))
+        }),
         _ => false,
     }
 }

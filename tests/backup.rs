@@ -5,61 +5,10 @@
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use support::cli::dbguard;
-use support::{unique_db, PgCluster};
-
-/// A project directory with a dbguard.toml whose backups go to `<dir>/backups`.
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    fn new(extra: &str) -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("dbguard.toml"),
-            format!("[backup]\ndir = \"backups\"\n{extra}"),
-        )
-        .unwrap();
-        Project { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn backups_json(&self) -> Vec<serde_json::Value> {
-        let done = dbguard(&["backups", "--json"])
-            .cwd(self.path())
-            .run()
-            .code(0);
-        serde_json::from_str::<serde_json::Value>(&done.stdout)
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-
-    /// Every file under the backup directory.
-    fn files(&self) -> Vec<PathBuf> {
-        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    out.push(path.clone());
-                    walk(&path, out);
-                } else {
-                    out.push(path);
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(&self.path().join("backups"), &mut out);
-        out
-    }
-}
+use support::{unique_db, PgCluster, Project};
 
 /// A database with a few tables of realistic data.
 fn seeded_database(cluster: &PgCluster, prefix: &str) -> String {
@@ -100,7 +49,7 @@ fn backup_then_restore_round_trip() {
     .code(0);
     assert!(done.stdout.contains("verified"), "{}", done.stdout);
 
-    let listed = project.backups_json();
+    let listed = project.backups();
     assert_eq!(listed.len(), 1);
     let entry = &listed[0];
     for key in [
@@ -186,7 +135,7 @@ fn backup_then_restore_round_trip() {
     );
 
     // The safety backup holds the damaged state and is a listed, verified backup itself.
-    let listed = project.backups_json();
+    let listed = project.backups();
     assert_eq!(listed.len(), 2);
     let safety = listed.iter().find(|b| b["name"] != name.as_str()).unwrap();
     assert!(safety["reason"]
@@ -231,7 +180,7 @@ fn files_are_private_and_no_password_appears_anywhere() {
     for text in &outputs {
         assert!(!text.contains(secret), "password leaked in output:\n{text}");
     }
-    for path in project.files() {
+    for path in project.backup_files() {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         if path.is_dir() {
             assert_eq!(mode, 0o700, "{}", path.display());
@@ -274,7 +223,7 @@ fn retention_keeps_the_newest_and_sweeps_dead_temporary_files() {
             .run()
             .code(0);
     }
-    let listed = project.backups_json();
+    let listed = project.backups();
     assert_eq!(listed.len(), 2, "keep = 2");
     let names: Vec<&str> = listed.iter().map(|b| b["name"].as_str().unwrap()).collect();
     assert_ne!(names[0], names[1]);
@@ -311,7 +260,7 @@ fn concurrent_backups_of_one_database_all_succeed() {
         let done = handle.join().unwrap();
         assert_eq!(done.code, 0, "{}", done.stderr);
     }
-    let listed = project.backups_json();
+    let listed = project.backups();
     assert_eq!(listed.len(), 4);
     let mut names: Vec<&str> = listed.iter().map(|b| b["name"].as_str().unwrap()).collect();
     names.sort();
@@ -342,7 +291,7 @@ fn a_flipped_byte_is_refused_and_changes_nothing() {
         .cwd(project.path())
         .run()
         .code(0);
-    let listed = project.backups_json();
+    let listed = project.backups();
     let path = PathBuf::from(listed[0]["path"].as_str().unwrap());
     let mut bytes = std::fs::read(&path).unwrap();
     let middle = bytes.len() / 2;
@@ -374,7 +323,7 @@ fn a_flipped_byte_is_refused_and_changes_nothing() {
         "nothing restored"
     );
     assert_eq!(
-        project.backups_json().len(),
+        project.backups().len(),
         1,
         "no safety backup was even needed"
     );
@@ -496,7 +445,7 @@ fn a_server_that_goes_away_mid_dump_fails_cleanly() {
         .filter(|n| n != ".dbguard.lock")
         .collect();
     assert!(leftovers.is_empty(), "partial files left: {leftovers:?}");
-    assert!(project.backups_json().is_empty());
+    assert!(project.backups().is_empty());
 }
 
 #[test]

@@ -4,51 +4,8 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-
 use support::cli::dbguard;
-use support::{unique_db, PgCluster};
-
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    fn new(db_url: &str, extra: &str) -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("dbguard.toml"),
-            format!("[database]\nurl = \"{db_url}\"\n[backup]\ndir = \"backups\"\n{extra}"),
-        )
-        .unwrap();
-        Project { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn backups(&self) -> usize {
-        let done = dbguard(&["backups", "--json"])
-            .cwd(self.path())
-            .run()
-            .code(0);
-        serde_json::from_str::<serde_json::Value>(&done.stdout)
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .len()
-    }
-
-    fn audit(&self) -> Vec<serde_json::Value> {
-        let done = dbguard(&["audit", "--json"]).cwd(self.path()).run().code(0);
-        serde_json::from_str::<serde_json::Value>(&done.stdout)
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-}
+use support::{unique_db, PgCluster, Project};
 
 fn database_with_rows(cluster: &PgCluster, prefix: &str) -> String {
     let db = unique_db(prefix);
@@ -79,7 +36,7 @@ fn psql_truncate_is_refused_without_a_backup_and_runs_with_backup() {
     let cluster = PgCluster::shared();
     let db = database_with_rows(cluster, "guard_psql");
     let url = cluster.url(&db);
-    let project = Project::new(&url, "");
+    let project = Project::for_database(&url, "");
     let psql = psql(cluster);
 
     let done = dbguard(&["run", "--", &psql, &url, "-c", "TRUNCATE audit_log"])
@@ -103,7 +60,7 @@ fn psql_truncate_is_refused_without_a_backup_and_runs_with_backup() {
         500,
         "refused means unchanged"
     );
-    assert_eq!(project.backups(), 0);
+    assert_eq!(project.backups().len(), 0);
 
     // --backup without --yes still needs a terminal to confirm: refused, nothing taken.
     dbguard(&[
@@ -118,7 +75,7 @@ fn psql_truncate_is_refused_without_a_backup_and_runs_with_backup() {
     .cwd(project.path())
     .run()
     .code(3);
-    assert_eq!(project.backups(), 0);
+    assert_eq!(project.backups().len(), 0);
 
     let done = dbguard(&[
         "run",
@@ -134,7 +91,7 @@ fn psql_truncate_is_refused_without_a_backup_and_runs_with_backup() {
     .run();
     assert_eq!(done.code, 0, "{}", done.stderr);
     assert_eq!(rows(cluster, &db, "audit_log"), 0);
-    assert_eq!(project.backups(), 1, "the backup was taken first");
+    assert_eq!(project.backups().len(), 1, "the backup was taken first");
 
     // Now a fresh verified backup exists: --yes alone is enough.
     cluster.execute(&db, "INSERT INTO audit_log (line) VALUES ('again')");
@@ -173,7 +130,7 @@ fn nothing_at_stake_runs_without_a_backup() {
     let cluster = PgCluster::shared();
     let db = database_with_rows(cluster, "guard_empty");
     let url = cluster.url(&db);
-    let project = Project::new(&url, "");
+    let project = Project::for_database(&url, "");
     let psql = psql(cluster);
     // The table is empty: the finding is lowered to info and the command runs at once.
     let done = dbguard(&[
@@ -187,7 +144,7 @@ fn nothing_at_stake_runs_without_a_backup() {
     .cwd(project.path())
     .run();
     assert_eq!(done.code, 0, "{}", done.stderr);
-    assert_eq!(project.backups(), 0);
+    assert_eq!(project.backups().len(), 0);
     let plan = dbguard(&[
         "plan",
         "--format",
@@ -214,7 +171,7 @@ fn psql_reading_a_script_from_stdin_is_guarded_and_fed_the_same_bytes() {
     let cluster = PgCluster::shared();
     let db = database_with_rows(cluster, "guard_stdin");
     let url = cluster.url(&db);
-    let project = Project::new(&url, "");
+    let project = Project::for_database(&url, "");
     let psql = psql(cluster);
     let script = b"INSERT INTO audit_log (line) VALUES ('from stdin');\nDELETE FROM audit_log WHERE id <= 100;\nDROP TABLE audit_log;\n";
 
@@ -244,7 +201,7 @@ fn psql_reading_a_script_from_stdin_is_guarded_and_fed_the_same_bytes() {
 fn docker_compose_down_v_is_refused_and_never_executed() {
     let cluster = PgCluster::shared();
     let db = database_with_rows(cluster, "guard_docker");
-    let project = Project::new(&cluster.url(&db), "");
+    let project = Project::for_database(&cluster.url(&db), "");
     // A stand-in `docker` that records being run.
     let bin = project.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -295,7 +252,7 @@ fn docker_compose_down_v_is_refused_and_never_executed() {
         std::fs::read_to_string(&marker).unwrap().trim(),
         "compose down --volumes"
     );
-    assert_eq!(project.backups(), 1);
+    assert_eq!(project.backups().len(), 1);
 }
 
 #[test]
@@ -303,7 +260,7 @@ fn dropdb_and_listed_commands_are_guarded() {
     let cluster = PgCluster::shared();
     let db = database_with_rows(cluster, "guard_dropdb");
     let url = cluster.url(&db);
-    let project = Project::new(
+    let project = Project::for_database(
         &url,
         "[[guard.commands]]\nmatch = \"make reset-db\"\nseverity = \"data-loss\"\nreason = \"drops and recreates the dev database\"\n",
     );
@@ -340,7 +297,7 @@ fn dropdb_and_listed_commands_are_guarded() {
 
 #[test]
 fn exit_codes_and_signals_pass_through() {
-    let project = Project::new("postgresql://nobody@127.0.0.1:1/none", "");
+    let project = Project::for_database("postgresql://nobody@127.0.0.1:1/none", "");
     dbguard(&["run", "--", "sh", "-c", "exit 7"])
         .cwd(project.path())
         .run()
@@ -380,7 +337,7 @@ fn unsafe_kill(pid: u32, signal: i32) {
 #[test]
 fn safe_commands_never_touch_the_database() {
     // The configured database does not exist: a safe command must not even try it.
-    let project = Project::new("postgresql://nobody@127.0.0.1:1/none", "");
+    let project = Project::for_database("postgresql://nobody@127.0.0.1:1/none", "");
     let done = dbguard(&["run", "--", "sh", "-c", "echo hello"])
         .cwd(project.path())
         .run()
@@ -402,7 +359,7 @@ fn the_audit_trail_records_decisions_without_secrets() {
         "postgresql://postgres:{secret}@127.0.0.1:{}/{db}",
         cluster.port()
     );
-    let project = Project::new(&cluster.url(&db), "");
+    let project = Project::for_database(&cluster.url(&db), "");
     let psql = psql(cluster);
     dbguard(&["run", "--", &psql, &url, "-c", "TRUNCATE audit_log"])
         .cwd(project.path())
@@ -454,5 +411,4 @@ fn the_audit_trail_records_decisions_without_secrets() {
             .permissions(),
     );
     assert_eq!(mode & 0o777, 0o600);
-    let _: PathBuf = project.path().to_path_buf();
 }

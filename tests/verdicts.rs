@@ -1,83 +1,34 @@
 //! Every case in fixtures/verdicts/*.sql carries its expected findings in a `-- expect:` line;
-//! this test checks the analyzer against all of them. A finding belongs to the nearest
-//! `-- expect:` line at or above it. Add cases there, not here.
+//! this test checks the analyzer against all of them (format: tests/support/verdicts.rs).
+//! Add cases there, not here.
 
-use std::collections::BTreeMap;
+mod support;
+
 use std::path::Path;
 
 use dbguard::analysis::check::check_file;
-
-/// `(line of the expect comment) -> expected "rule" or "rule@severity" entries`.
-fn expectations(text: &str) -> BTreeMap<usize, Vec<String>> {
-    let mut map = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
-        if let Some(rest) = line.trim_start().strip_prefix("-- expect:") {
-            let entries: Vec<String> = rest
-                .split(',')
-                .map(|e| e.trim().to_string())
-                .filter(|e| !e.is_empty() && e != "none")
-                .collect();
-            map.insert(i + 1, entries);
-        }
-    }
-    map
-}
+use support::verdicts;
 
 #[test]
 fn every_verdict_fixture_case_matches() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/verdicts");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.retain(|p| p.extension().is_some_and(|e| e == "sql"));
-    files.sort();
+    let files = verdicts::files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/verdicts"),
+        "sql",
+    );
     assert!(files.len() >= 10, "fixture set missing");
-    let mut failures = Vec::new();
-    let mut cases = 0;
+    let (mut cases, mut failures) = (0, Vec::new());
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
-        let expected = expectations(&text);
-        cases += expected.len();
         let display = file.file_name().unwrap().to_string_lossy().to_string();
         let reports = check_file(file, &display);
-        let mut actual: BTreeMap<usize, Vec<(String, String)>> =
-            expected.keys().map(|k| (*k, Vec::new())).collect();
-        for f in reports
-            .iter()
-            .flat_map(|r| &r.findings)
-            .filter(|f| !f.suppressed)
-        {
-            let owner = expected
-                .range(..=f.span.line)
-                .next_back()
-                .map(|(line, _)| *line)
-                .unwrap_or(0);
-            actual
-                .entry(owner)
-                .or_default()
-                .push((f.rule.to_string(), f.severity.to_string()));
-        }
-        for (line, got) in &actual {
-            let want = expected.get(line).cloned().unwrap_or_default();
-            let mut want_rules: Vec<&str> =
-                want.iter().map(|e| e.split('@').next().unwrap()).collect();
-            let mut got_rules: Vec<&str> = got.iter().map(|(r, _)| r.as_str()).collect();
-            want_rules.sort();
-            got_rules.sort();
-            let severities_ok = want
-                .iter()
-                .filter_map(|e| e.split_once('@'))
-                .all(|(rule, sev)| got.iter().any(|(r, s)| r == rule && s == sev));
-            if want_rules != got_rules || !severities_ok {
-                let detail: Vec<String> = got.iter().map(|(r, s)| format!("{r}@{s}")).collect();
-                failures.push(format!(
-                    "{display}:{line}: expected [{}], got [{}]",
-                    want.join(", "),
-                    detail.join(", ")
-                ));
-            }
-        }
+        let (n, failed) = verdicts::compare(
+            &display,
+            &text,
+            "-- expect:",
+            reports.iter().flat_map(|r| &r.findings),
+        );
+        cases += n;
+        failures.extend(failed);
     }
     assert!(
         failures.is_empty(),

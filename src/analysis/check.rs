@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::allow::{self, Allow};
 use super::lines::LineIndex;
-use super::ops::{display_name, Context, Located};
+use super::ops::{display_name, Located};
 use super::rules::{self, Rule};
 use super::sql;
 use super::{FileReport, Finding, Severity, Span};
@@ -258,16 +258,16 @@ fn check_sql(
         };
         if let Some(problem) = problem {
             let rule = &rules::include_not_found::RULE;
-            let located = Located {
-                op: super::ops::Op::Unparsed {
-                    reason: String::new(),
-                },
-                start: include.start,
-                end: include.end,
-                statement: include.start..include.end,
-                context: Context::default(),
-            };
-            findings.push(op_finding(text, &index, display, &located, rule, problem));
+            let range = include.start..include.end;
+            findings.push(range_finding(
+                text,
+                &index,
+                display,
+                range.clone(),
+                range,
+                rule,
+                problem,
+            ));
         }
     }
 
@@ -300,8 +300,6 @@ pub(crate) fn op_finding(
     rule: &'static Rule,
     message: String,
 ) -> Finding {
-    let (line, column) = index.position(located.start);
-    let (end_line, end_column) = index.position(located.end);
     let mut message = display_name(&message);
     let mut severity = rule.severity;
     let ctx = located.context;
@@ -324,13 +322,41 @@ pub(crate) fn op_finding(
             " (found by the fallback classifier: the SQL parser rejected this statement)",
         );
     }
-    let statement = text
-        .get(located.statement.clone())
-        .map(excerpt)
-        .unwrap_or_default();
+    let mut finding = range_finding(
+        text,
+        index,
+        display,
+        located.start..located.end,
+        located.statement.clone(),
+        rule,
+        message,
+    );
+    finding.severity = severity;
+    // SQL run in another database (dblink) names tables the guard cannot weigh here.
+    finding.target = if ctx.remote {
+        None
+    } else {
+        located.op.data_target()
+    };
+    finding
+}
+
+/// A finding about a byte range of the file (`excerpt` is what it shows as the statement):
+/// operations, includes and annotations alike.
+pub(crate) fn range_finding(
+    text: &str,
+    index: &LineIndex,
+    display: &str,
+    range: std::ops::Range<usize>,
+    excerpt_range: std::ops::Range<usize>,
+    rule: &'static Rule,
+    message: String,
+) -> Finding {
+    let (line, column) = index.position(range.start);
+    let (end_line, end_column) = index.position(range.end);
     Finding {
         rule: rule.id,
-        severity,
+        severity: rule.severity,
         path: display.to_string(),
         span: Span {
             line,
@@ -340,15 +366,10 @@ pub(crate) fn op_finding(
         },
         message,
         help: rule.help.to_string(),
-        statement,
+        statement: text.get(excerpt_range).map(excerpt).unwrap_or_default(),
         suppressed: false,
         suppression_reason: None,
-        // SQL run in another database (dblink) names tables the guard cannot weigh here.
-        target: if located.context.remote {
-            None
-        } else {
-            located.op.data_target()
-        },
+        target: None,
     }
 }
 
@@ -386,14 +407,17 @@ impl Annotations {
     pub(crate) fn problems(&self, text: &str, index: &LineIndex, display: &str) -> Vec<Finding> {
         let mut out = Vec::new();
         for (allow, _, _) in &self.allows {
-            let located = Located {
-                op: super::ops::Op::Unparsed {
-                    reason: String::new(),
-                },
-                start: allow.start,
-                end: allow.end,
-                statement: allow.start..allow.end,
-                context: Context::default(),
+            let range = allow.start..allow.end;
+            let finding = |rule, message| {
+                range_finding(
+                    text,
+                    index,
+                    display,
+                    range.clone(),
+                    range.clone(),
+                    rule,
+                    message,
+                )
             };
             if allow.reason.is_none() {
                 let rule = &rules::allow_without_reason::RULE;
@@ -402,12 +426,12 @@ impl Annotations {
                     if allow.file_wide { "-file" } else { "" },
                     allow.rules.join(", ")
                 );
-                out.push(op_finding(text, index, display, &located, rule, message));
+                out.push(finding(rule, message));
             }
             for unknown in allow.unknown_rules() {
                 let rule = &rules::unknown_allow_rule::RULE;
                 let message = format!("`{unknown}` is not a dbguard rule (see `dbguard rules`)");
-                out.push(op_finding(text, index, display, &located, rule, message));
+                out.push(finding(rule, message));
             }
         }
         out

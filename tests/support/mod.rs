@@ -8,7 +8,9 @@ pub mod cli;
 mod forward;
 mod git;
 mod pg;
+mod project;
 mod venv;
+pub mod verdicts;
 
 pub use cli::{dbguard, write_files, Done, Run};
 #[allow(unused_imports)]
@@ -16,5 +18,7 @@ pub use forward::{closed_port, Forwarder};
 pub use git::GitRepo;
 #[allow(unused_imports)]
 pub use pg::{unique_db, PgCluster};
+#[allow(unused_imports)]
+pub use project::Project;
 #[allow(unused_imports)]
 pub use venv::venv_bin;

@@ -201,7 +201,7 @@ def main():
         print(f"{'':34}{'time':>9}{'size':>12}")
         print(f"{'pg_dump -Fc -Z0 > /dev/null (floor)':34}{floor:>8.2f}s{'-':>12}")
         print(f"{'pg_dump -Fc (gzip 6)':34}{gz_time:>8.2f}s{gz_size / mib:>9.1f} MiB")
-        print(f"{'dbguard backup (zstd:3, verified)':34}{dbg_time:>8.2f}s{dbg_size / mib:>9.1f} MiB")
+        print(f"{'dbguard backup (default, verified)':34}{dbg_time:>8.2f}s{dbg_size / mib:>9.1f} MiB")
         print(f"dbguard peak RSS: {dbg_rss / 1024:.1f} MiB" if dbg_rss else "dbguard peak RSS: not measured")
         print()
         checks = [

@@ -75,7 +75,7 @@ pub struct BackupConfig {
     pub keep: Option<usize>,
     /// How recent a backup must be for the guard and `status` (default 24h).
     pub max_age: Option<String>,
-    /// `zstd:LEVEL` (1–19, default `zstd:3`).
+    /// `zstd:LEVEL` (1–19, default `zstd:1`).
     pub compression: Option<String>,
 }
 

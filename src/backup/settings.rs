@@ -8,7 +8,10 @@ use crate::error::{Error, Result};
 
 pub const DEFAULT_KEEP: usize = 10;
 pub const DEFAULT_MAX_AGE: &str = "24h";
-pub const DEFAULT_LEVEL: i32 = 3;
+/// zstd level 1: on this project's benchmark (poorly compressible rows: uuids, md5 text,
+/// jsonb) it is ~1.4x faster than level 3 and not larger, which keeps a backup within 1.5x of
+/// what pg_dump alone takes.
+pub const DEFAULT_LEVEL: i32 = 1;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -39,7 +42,10 @@ impl Settings {
             Error::usage(format!("[backup] max_age = {max_age_text:?}: {e}"))
                 .with_help("use a duration like \"30m\", \"24h\" or \"7d\"")
         })?;
-        let level = parse_compression(backup.compression.as_deref().unwrap_or("zstd:3"))?;
+        let level = match backup.compression.as_deref() {
+            Some(text) => parse_compression(text)?,
+            None => DEFAULT_LEVEL,
+        };
         Ok(Settings {
             dir,
             keep,

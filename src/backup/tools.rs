@@ -64,7 +64,11 @@ fn probe(path: &Path) -> Option<PgTool> {
 
 /// The newest `name` whose major version is at least `min_major` (the server's).
 pub fn find(name: &str, min_major: u32) -> Result<PgTool> {
-    let mut found: Vec<PgTool> = candidates(name).iter().filter_map(|p| probe(p)).collect();
+    // The same program is often reachable several ways (a PATH symlink into
+    // /usr/lib/postgresql): ask each real file for its version once.
+    let mut seen = std::collections::HashSet::new();
+    let unique = candidates(name).into_iter().filter(|p| seen.insert(p.canonicalize().unwrap_or_else(|_| p.clone())));
+    let mut found: Vec<PgTool> = unique.filter_map(|p| probe(&p)).collect();
     found.sort_by_key(|t| std::cmp::Reverse(t.major));
     if let Some(tool) = found.iter().find(|t| t.major >= min_major) {
         return Ok(tool.clone());

@@ -320,6 +320,9 @@ fn dump_to(
             "backup interrupted; the partial file was removed",
         ));
     }
+    // Our own write failing (disk full) is the cause; pg_dump then died because we killed it.
+    let (sha256, size, uncompressed) =
+        pumped.map_err(|e| backup_error(format!("cannot write the backup: {e}")))?;
     if !status.success() {
         let why = if errors.is_empty() {
             format!("pg_dump exited with {status}")
@@ -328,7 +331,7 @@ fn dump_to(
         };
         return Err(backup_error(format!("pg_dump failed: {why}")));
     }
-    pumped.map_err(|e| backup_error(format!("cannot write the backup: {e}")))
+    Ok((sha256, size, uncompressed))
 }
 
 /// Exact row counts of every ordinary table, in the dump's snapshot.

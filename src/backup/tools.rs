@@ -67,7 +67,9 @@ pub fn find(name: &str, min_major: u32) -> Result<PgTool> {
     // The same program is often reachable several ways (a PATH symlink into
     // /usr/lib/postgresql): ask each real file for its version once.
     let mut seen = std::collections::HashSet::new();
-    let unique = candidates(name).into_iter().filter(|p| seen.insert(p.canonicalize().unwrap_or_else(|_| p.clone())));
+    let unique = candidates(name)
+        .into_iter()
+        .filter(|p| seen.insert(p.canonicalize().unwrap_or_else(|_| p.clone())));
     let mut found: Vec<PgTool> = unique.filter_map(|p| probe(&p)).collect();
     found.sort_by_key(|t| std::cmp::Reverse(t.major));
     if let Some(tool) = found.iter().find(|t| t.major >= min_major) {

@@ -42,7 +42,9 @@ pub fn run(context: &Context, args: CheckArgs) -> Result<Exit> {
         vec![PathBuf::from(".")]
     };
 
-    let version_dirs = alembic_version_dirs(context);
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
+    let version_dirs = alembic_version_dirs(context, &cwd);
     let inputs = discover::collect_with_versions(&paths, &version_dirs)?;
     let stdin_text = if inputs.contains(&Input::Stdin) {
         Some(read_stdin()?)
@@ -103,10 +105,7 @@ fn read_stdin() -> Result<String> {
 /// The version locations of the alembic project, when there is one: `.py` files there are
 /// revisions even when they do not look like one. A project that cannot be read adds none
 /// (its files are still found by their `revision` / `upgrade()`).
-fn alembic_version_dirs(context: &Context) -> Vec<PathBuf> {
-    let Ok(cwd) = std::env::current_dir() else {
-        return Vec::new();
-    };
+pub(super) fn alembic_version_dirs(context: &Context, cwd: &std::path::Path) -> Vec<PathBuf> {
     let preferred = context
         .config
         .config
@@ -117,8 +116,8 @@ fn alembic_version_dirs(context: &Context) -> Vec<PathBuf> {
     let env = std::env::var("ALEMBIC_CONFIG")
         .ok()
         .filter(|v| !v.is_empty());
-    Sources::resolve(&cwd, &[], None, env.as_deref(), preferred.as_deref())
-        .and_then(|sources| alembic::config::load(&sources, &cwd))
+    Sources::resolve(cwd, &[], None, env.as_deref(), preferred.as_deref())
+        .and_then(|sources| alembic::config::load(&sources, cwd))
         .map(|c| c.version_locations)
         .unwrap_or_default()
 }

@@ -13,7 +13,6 @@ use crate::analysis::check::{self, FileKind};
 use crate::analysis::FileReport;
 use crate::error::{Error, Result};
 use crate::git::Repo;
-use crate::project::alembic_ini;
 
 pub fn reports(context: &Context, directions: &[Direction]) -> Result<Vec<FileReport>> {
     let cwd = std::env::current_dir()
@@ -60,10 +59,11 @@ impl Selection {
             .collect();
         let mut alembic_dirs = Vec::new();
         let config_dir = loaded.path.as_deref().and_then(Path::parent);
+        // The same lookup as `dbguard check` (alembic's own rules), from the repository root
+        // and from dbguard.toml's directory.
         for dir in std::iter::once(toplevel).chain(config_dir) {
-            if let Some(project) = alembic_ini::find(dir) {
-                alembic_dirs.extend(project.version_dirs.iter().map(|d| absolute(d)));
-            }
+            let found = super::check::alembic_version_dirs(context, dir);
+            alembic_dirs.extend(found.iter().map(|d| absolute(d)));
         }
         Selection {
             toplevel: absolute(toplevel),

@@ -44,7 +44,9 @@ pub fn parse_version(output: &str) -> Option<(String, u32)> {
     let version = output
         .split_whitespace()
         .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;
-    let major = version.split('.').next()?.parse().ok()?;
+    // The leading digits: `15.18` → 15, and `17beta1` → 17 for pre-releases.
+    let digits: String = version.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let major = digits.parse().ok()?;
     Some((version.to_string(), major))
 }
 

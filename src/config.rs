@@ -19,6 +19,47 @@ pub struct Config {
     pub database: DatabaseConfig,
     #[serde(default)]
     pub backup: BackupConfig,
+    /// `[offsite]`: copies of every backup in S3-compatible object storage.
+    pub offsite: Option<OffsiteConfig>,
+    /// `[encryption]`: backups encrypted with age before they touch the disk.
+    pub encryption: Option<EncryptionConfig>,
+}
+
+/// `[offsite]`: where backups are copied. Credentials never live here: they come from the
+/// standard AWS sources (environment, `~/.aws/credentials`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffsiteConfig {
+    /// `s3://bucket/prefix`.
+    pub url: Option<String>,
+    /// Any S3-compatible endpoint (MinIO, SeaweedFS, B2, Spaces…); AWS when unset.
+    pub endpoint: Option<String>,
+    /// Region (default `$AWS_REGION`, `$AWS_DEFAULT_REGION`, else `us-east-1`).
+    pub region: Option<String>,
+    /// Remote backups kept per database (default 30).
+    pub keep: Option<usize>,
+    /// Upload after every `dbguard backup` (default true); `false`: only with `--offsite`.
+    pub auto: Option<bool>,
+    /// Retries of a failed transfer (default 3).
+    pub retries: Option<u32>,
+    /// Wait before the first retry, doubled for each next one (default `5s`).
+    pub retry_delay: Option<String>,
+    /// Profile of the AWS shared credentials file (default `$AWS_PROFILE`, else `default`).
+    pub profile: Option<String>,
+}
+
+/// `[encryption]`: age recipients (public keys) and the identity (private key) that reads them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionConfig {
+    /// age public keys (`age1…`).
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    /// A file of age public keys, one a line (`#` comments); relative to the config file.
+    pub recipients_file: Option<PathBuf>,
+    /// The age identity file (private key), needed to verify fully and to restore; `~`
+    /// expands to the home directory.
+    pub identity_file: Option<PathBuf>,
 }
 
 /// `[backup]`: where verified backups live and how many are kept.

@@ -4,6 +4,8 @@ mod backup;
 mod backups;
 mod check;
 mod completions;
+mod keygen;
+mod push;
 mod restore;
 mod rules;
 mod status;
@@ -67,6 +69,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Backups(args) => backups::run(&context()?, args),
         Command::Restore(args) => restore::run(&context()?, args),
         Command::Status(args) => status::run(&context()?, args),
+        Command::Push(args) => push::run(&context()?, args),
+        Command::Keygen(args) => keygen::run(&context()?, args),
     }
 }
 

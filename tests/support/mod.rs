@@ -6,6 +6,7 @@
 
 pub mod cli;
 mod pg;
+pub mod s3;
 
 #[allow(unused_imports)]
 pub use pg::{unique_db, PgCluster};

@@ -227,6 +227,26 @@ mod tests {
     }
 
     #[test]
+    fn the_example_is_valid_and_so_are_its_commented_sections() {
+        let example = include_str!("../dbguard.toml.example");
+        let config: Config = toml::from_str(example).unwrap();
+        assert!(config.offsite.is_none() && config.encryption.is_none());
+        // Uncommented, every documented key is known.
+        let uncommented: String = example
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.starts_with('[') || rest.contains(" = ") => rest,
+                _ => l,
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let config: Config = toml::from_str(&uncommented).unwrap();
+        let offsite = config.offsite.unwrap();
+        assert_eq!(offsite.retry_delay.as_deref(), Some("5s"));
+        assert_eq!(config.encryption.unwrap().recipients, ["age1…"]);
+    }
+
+    #[test]
     fn no_file_means_defaults() {
         let dir = tempfile::tempdir().unwrap();
         assert!(load(None, dir.path()).unwrap().path.is_none());

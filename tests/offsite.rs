@@ -587,3 +587,36 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn nothing_in_the_bucket_is_ever_overwritten() {
+    let s3 = S3Server::shared();
+    let cluster = PgCluster::shared();
+    let db = seeded_database(cluster, "offsite_conflict");
+    let url = cluster.url(&db);
+    let project = Project::new(&s3.endpoint(), "", "");
+    project
+        .run(&["backup", "--url", &url, "--no-offsite"])
+        .code(0);
+    let name = project.local()[0]["name"].as_str().unwrap().to_string();
+    let dump_key = format!("{}/{db}/{name}", project.prefix);
+
+    // Someone else's dump of the same name, left without a sidecar.
+    s3.overwrite(&dump_key, b"not this backup".to_vec());
+    project
+        .run(&["push", &name])
+        .code(4)
+        .stderr_has("exists without a sidecar and differs");
+    assert_eq!(s3.get(&dump_key), b"not this backup");
+
+    // Someone else's complete backup of the same name.
+    let theirs = serde_json::json!({ "sha256": "0".repeat(64) }).to_string();
+    s3.overwrite(&format!("{dump_key}.json"), theirs.clone().into_bytes());
+    project
+        .run(&["push", &name])
+        .code(4)
+        .stderr_has("already holds a different backup");
+    assert_eq!(s3.get(&format!("{dump_key}.json")), theirs.as_bytes());
+    assert_eq!(s3.get(&dump_key), b"not this backup");
+    assert!(project.local()[0]["offsite"].is_null());
+}

@@ -104,12 +104,19 @@ fn download(context: &Context, settings: &Settings, which: &str, database: &str)
             help: Some("`dbguard backups --remote` lists them".into()),
         });
     };
-    let backup = offsite::pull::pull(&store, &offsite, settings, &remote, context.quiet)?;
-    if !context.quiet {
+    let pulled = offsite::pull::pull(&store, &offsite, settings, &remote, context.quiet)?;
+    let backup = pulled.backup;
+    if !context.quiet && pulled.downloaded {
         eprintln!(
             "downloaded {} from {} to {} (sha256 checked)",
             backup.name(),
             store.url(&remote.dump),
+            backup.path.display()
+        );
+    } else if !context.quiet {
+        eprintln!(
+            "{} is already in {} with the same sha256: using the local copy",
+            backup.name(),
             backup.path.display()
         );
     }

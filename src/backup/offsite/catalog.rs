@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use object_store::path::Path;
 use object_store::ObjectMeta;
 
-use super::store::{Store, StoreResult};
+use super::store::{Failure, Store, StoreResult};
 use crate::backup::catalog::{self, Metadata, SIDECAR_SUFFIX};
 use crate::backup::settings::safe_file_component;
 
@@ -74,7 +74,12 @@ pub fn list(store: &Store, database: Option<&str>) -> StoreResult<Listing> {
     let keys: Vec<Path> = sidecars.iter().map(|o| o.location.clone()).collect();
     let mut backups = Vec::new();
     for (meta, body) in sidecars.iter().zip(store.get_many(&keys)) {
-        let body = body?;
+        let body = match body {
+            Ok(body) => body,
+            // Removed since the listing (by retention elsewhere): not a backup any more.
+            Err(e) if e.failure == Failure::Missing => continue,
+            Err(e) => return Err(e),
+        };
         let Ok(metadata) = serde_json::from_slice::<Metadata>(&body) else {
             continue;
         };

@@ -15,6 +15,13 @@ use crate::backup::verify::{backup_error, HashingWriter};
 use crate::backup::{fsutil, progress, retention, Settings};
 use crate::error::{Error, Exit, Result};
 
+/// A remote backup made local.
+pub struct Pulled {
+    pub backup: Backup,
+    /// `false` when an identical local copy was there already.
+    pub downloaded: bool,
+}
+
 /// The local copy of `remote`, downloading it unless an identical one is already there.
 pub fn pull(
     store: &Store,
@@ -22,7 +29,7 @@ pub fn pull(
     settings: &Settings,
     remote: &RemoteBackup,
     quiet: bool,
-) -> Result<Backup> {
+) -> Result<Pulled> {
     let name = remote.name().to_string();
     // Checked before a byte is downloaded: without the right key nothing can be restored.
     let identity = if remote.metadata.encrypted() {
@@ -48,7 +55,10 @@ pub fn pull(
     let path = db_dir.join(&name);
     if let Some(local) = catalog::read(&path) {
         if local.metadata.sha256 == metadata.sha256 {
-            return Ok(local);
+            return Ok(Pulled {
+                backup: local,
+                downloaded: false,
+            });
         }
         return Err(Error {
             exit: Exit::Backup,
@@ -98,7 +108,10 @@ pub fn pull(
         )));
     }
     let _ = fsutil::sync_dir(&db_dir);
-    Ok(Backup { path, metadata })
+    Ok(Pulled {
+        backup: Backup { path, metadata },
+        downloaded: true,
+    })
 }
 
 /// One download attempt into a fresh temporary file, checked against the remote sidecar.

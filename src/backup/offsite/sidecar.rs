@@ -72,3 +72,50 @@ pub fn from_remote(remote: &Metadata, identity: Option<&Identity>) -> Result<Met
     local.tables = private.tables;
     Ok(local)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::encryption::{generate, load_identity, Info};
+
+    fn metadata() -> Metadata {
+        let json = serde_json::json!({
+            "format_version": 1, "name": "backup_app_20260101_000000.dump.zst.age",
+            "database": "app", "host": "db.internal", "port": 5433, "user": "app",
+            "cluster_id": "7", "server_version": "16.4", "pg_dump_version": "16.4",
+            "started_at": "2026-01-01T00:00:00Z", "finished_at": "2026-01-01T00:00:01Z",
+            "size_bytes": 10, "uncompressed_bytes": 20, "sha256": "ab", "compression": "zstd:3",
+            "format": "f", "verified": true, "verified_at": null, "verification": [],
+            "reason": "before dropping customers", "dbguard_version": "0.1.0",
+            "tables": [{ "schema": "public", "name": "customers", "rows": 42 }]
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn private_fields_are_sealed_and_come_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (text, public) = generate();
+        std::fs::write(dir.path().join("k"), text).unwrap();
+        let identity = load_identity(&dir.path().join("k")).unwrap();
+        let mut local = metadata();
+        local.encryption = Some(Info {
+            scheme: "age".into(),
+            recipients: vec![public],
+        });
+        let remote = to_remote(&local).unwrap();
+        let json = serde_json::to_string(&remote).unwrap();
+        for private in ["customers", "db.internal", "before dropping"] {
+            assert!(!json.contains(private), "{private} in {json}");
+        }
+        assert!(from_remote(&remote, None).is_err());
+        assert_eq!(from_remote(&remote, Some(&identity)).unwrap(), local);
+    }
+
+    #[test]
+    fn unencrypted_sidecars_go_up_as_they_are() {
+        let local = metadata();
+        assert_eq!(to_remote(&local).unwrap(), local);
+        assert_eq!(from_remote(&local, None).unwrap(), local);
+    }
+}

@@ -423,7 +423,7 @@ fn encrypted_backups_hold_no_plaintext_and_restore_only_with_the_identity() {
         &db,
         &format!(
             "CREATE TABLE secret_marker_table (id int, value text);
-             INSERT INTO secret_marker_table SELECT g, '{marker}-' || g FROM generate_series(1, 2000) g;"
+             INSERT INTO secret_marker_table SELECT g, '{marker}-' || g || md5(g::text) FROM generate_series(1, 20000) g;"
         ),
     );
     let url = cluster.url(&db);
@@ -479,6 +479,12 @@ fn encrypted_backups_hold_no_plaintext_and_restore_only_with_the_identity() {
     );
     let name = local[0]["name"].as_str().unwrap().to_string();
     assert!(name.ends_with(".dump.zst.age"), "{name}");
+    // The read-back decrypted and decompressed all of it, not just what pg_restore --list
+    // needed (the table of contents).
+    assert!(
+        local[0]["uncompressed_bytes"].as_u64().unwrap() > 1_000_000,
+        "{local:?}"
+    );
 
     // No plaintext on disk (the dump) or in the bucket (dump and sidecar).
     let dump = std::fs::read(local[0]["path"].as_str().unwrap()).unwrap();
@@ -552,7 +558,7 @@ fn encrypted_backups_hold_no_plaintext_and_restore_only_with_the_identity() {
         .stdout_has("row counts match");
     assert_eq!(
         count(cluster, &db, "SELECT count(*) FROM secret_marker_table"),
-        2000
+        20000
     );
     // The safety backup it took is encrypted too: no file holds the marker.
     let files = project.files();

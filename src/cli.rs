@@ -63,6 +63,11 @@ pub enum Command {
     Plan(PlanArgs),
     /// Show the audit trail of guarded commands
     Audit(AuditArgs),
+    /// Copy local backups to the offsite store ([offsite] in dbguard.toml)
+    #[command(after_help = EXIT_CODES_HELP)]
+    Push(PushArgs),
+    /// Create an age identity (private key) for [encryption] and print its public key
+    Keygen(KeygenArgs),
     /// List every rule with its severity
     Rules(RulesArgs),
     /// Print a rule's documentation: what it catches, why, an example, how to make it safe
@@ -267,6 +272,36 @@ pub struct BackupArgs {
     /// Print the new backup's metadata as JSON
     #[arg(long)]
     pub json: bool,
+    /// Copy the backup to the offsite store too (the default when [offsite] is set, unless
+    /// its `auto = false`)
+    #[arg(long, conflicts_with = "no_offsite")]
+    pub offsite: bool,
+    /// Keep this backup local only, even when [offsite] is set
+    #[arg(long)]
+    pub no_offsite: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Backup to upload (as listed by `dbguard backups`) [default: the newest backup of the
+    /// database]
+    #[arg(value_name = "NAME", conflicts_with = "all")]
+    pub name: Option<String>,
+    /// Upload every local backup that is missing remotely (of every database), except those
+    /// remote retention would remove at once
+    #[arg(long)]
+    pub all: bool,
+    /// Database URL whose newest backup to upload (overrides [database] in dbguard.toml)
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the identity (never overwritten) [default: [encryption] identity_file,
+    /// else ~/.config/dbguard/key.txt]
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -277,6 +312,9 @@ pub struct BackupsArgs {
     /// Only backups of this database
     #[arg(long, value_name = "DB")]
     pub database: Option<String>,
+    /// List the backups in the offsite store instead
+    #[arg(long)]
+    pub remote: bool,
 }
 
 #[derive(Debug, Args)]
@@ -284,13 +322,17 @@ pub struct RestoreArgs {
     /// Backup file name (as listed by `dbguard backups`) or path
     #[arg(
         value_name = "NAME",
-        required_unless_present = "latest",
-        conflicts_with = "latest"
+        required_unless_present_any = ["latest", "from_remote"],
+        conflicts_with_all = ["latest", "from_remote"]
     )]
     pub name: Option<String>,
     /// Restore the newest verified backup of the target database
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from_remote")]
     pub latest: bool,
+    /// Download a backup from the offsite store (`latest`: the newest of the target
+    /// database), check its SHA-256, then restore it
+    #[arg(long, value_name = "latest|NAME")]
+    pub from_remote: Option<String>,
     /// Database URL to restore into (overrides [database] in dbguard.toml)
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,

@@ -27,6 +27,10 @@ pub struct Config {
     pub test_database: TestDatabaseConfig,
     #[serde(default)]
     pub alembic: AlembicSettings,
+    /// `[offsite]`: copies of every backup in S3-compatible object storage.
+    pub offsite: Option<OffsiteConfig>,
+    /// `[encryption]`: backups encrypted with age before they touch the disk.
+    pub encryption: Option<EncryptionConfig>,
 }
 
 /// `[guard]`: how `dbguard run` treats commands.
@@ -62,6 +66,43 @@ pub struct GuardedCommand {
 pub struct AuditConfig {
     /// JSON-lines file, relative to the config file (default: `audit.jsonl` in the backup dir).
     pub path: Option<PathBuf>,
+}
+
+/// `[offsite]`: where backups are copied. Credentials never live here: they come from the
+/// standard AWS sources (environment, `~/.aws/credentials`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffsiteConfig {
+    /// `s3://bucket/prefix`.
+    pub url: Option<String>,
+    /// Any S3-compatible endpoint (MinIO, SeaweedFS, B2, Spaces…); AWS when unset.
+    pub endpoint: Option<String>,
+    /// Region (default `$AWS_REGION`, `$AWS_DEFAULT_REGION`, else `us-east-1`).
+    pub region: Option<String>,
+    /// Remote backups kept per database (default 30).
+    pub keep: Option<usize>,
+    /// Upload after every `dbguard backup` (default true); `false`: only with `--offsite`.
+    pub auto: Option<bool>,
+    /// Retries of a failed transfer (default 3).
+    pub retries: Option<u32>,
+    /// Wait before the first retry, doubled for each next one (default `5s`).
+    pub retry_delay: Option<String>,
+    /// Profile of the AWS shared credentials file (default `$AWS_PROFILE`, else `default`).
+    pub profile: Option<String>,
+}
+
+/// `[encryption]`: age recipients (public keys) and the identity (private key) that reads them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionConfig {
+    /// age public keys (`age1…`).
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    /// A file of age public keys, one a line (`#` comments); relative to the config file.
+    pub recipients_file: Option<PathBuf>,
+    /// The age identity file (private key), needed to verify fully and to restore; `~`
+    /// expands to the home directory.
+    pub identity_file: Option<PathBuf>,
 }
 
 /// `[backup]`: where verified backups live and how many are kept.
@@ -252,6 +293,26 @@ mod tests {
             loaded.resolve(Path::new("migrations")),
             dir.path().join("migrations")
         );
+    }
+
+    #[test]
+    fn the_example_is_valid_and_so_are_its_commented_sections() {
+        let example = include_str!("../dbguard.toml.example");
+        let config: Config = toml::from_str(example).unwrap();
+        assert!(config.offsite.is_none() && config.encryption.is_none());
+        // Uncommented, every documented key is known.
+        let uncommented: String = example
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.starts_with('[') || rest.contains(" = ") => rest,
+                _ => l,
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let config: Config = toml::from_str(&uncommented).unwrap();
+        let offsite = config.offsite.unwrap();
+        assert_eq!(offsite.retry_delay.as_deref(), Some("5s"));
+        assert_eq!(config.encryption.unwrap().recipients, ["age1…"]);
     }
 
     #[test]

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::settings::safe_file_component;
 
 pub const DUMP_SUFFIX: &str = ".dump.zst";
+/// An age-encrypted dump: zstd inside, age outside.
+pub const ENCRYPTED_SUFFIX: &str = ".dump.zst.age";
 pub const SIDECAR_SUFFIX: &str = ".json";
 /// Temporary files of running (or dead) backups start with this.
 pub const TEMP_PREFIX: &str = ".tmp-";
@@ -50,6 +52,33 @@ pub struct Metadata {
     pub dbguard_version: String,
     /// Row counts taken in the same snapshot as the dump, to validate a restore.
     pub tables: Vec<TableCount>,
+    /// Set when the dump is age-encrypted: to whom. `sha256` and `size_bytes` are of the
+    /// encrypted bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<super::encryption::Info>,
+    /// Set once a copy is in object storage and was checked there (local sidecars only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offsite: Option<OffsiteRecord>,
+    /// Remote sidecars of encrypted backups: the private fields (host, user, cluster, reason,
+    /// tables), age-encrypted to the same recipients and emptied in the clear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
+}
+
+/// Where a backup's offsite copy is and how it was checked.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OffsiteRecord {
+    /// `s3://bucket/prefix/db/name`.
+    pub url: String,
+    pub uploaded_at: DateTime<Utc>,
+    /// E.g. `["sha256 of the object read back from the store"]`.
+    pub verification: Vec<String>,
+}
+
+impl Metadata {
+    pub fn encrypted(&self) -> bool {
+        self.encryption.is_some()
+    }
 }
 
 /// A listed backup: its dump file and sidecar.
@@ -77,12 +106,28 @@ pub fn sidecar_path(dump: &Path) -> PathBuf {
 
 /// `backup_<db>_<YYYYMMDD_HHMMSS>[_N].dump.zst` (UTC).
 pub fn file_name(database: &str, at: DateTime<Utc>, attempt: usize) -> String {
+    file_name_for(database, at, attempt, false)
+}
+
+/// [`file_name`], ending in `.dump.zst.age` when `encrypted`.
+pub fn file_name_for(database: &str, at: DateTime<Utc>, attempt: usize, encrypted: bool) -> String {
     let stamp = at.format("%Y%m%d_%H%M%S");
     let db = safe_file_component(database);
+    let suffix = if encrypted {
+        ENCRYPTED_SUFFIX
+    } else {
+        DUMP_SUFFIX
+    };
     match attempt {
-        0 | 1 => format!("backup_{db}_{stamp}{DUMP_SUFFIX}"),
-        n => format!("backup_{db}_{stamp}_{n}{DUMP_SUFFIX}"),
+        0 | 1 => format!("backup_{db}_{stamp}{suffix}"),
+        n => format!("backup_{db}_{stamp}_{n}{suffix}"),
     }
+}
+
+/// Whether a file name is that of a dump (plain or encrypted), temporary files excluded.
+pub fn is_dump_name(name: &str) -> bool {
+    (name.ends_with(DUMP_SUFFIX) || name.ends_with(ENCRYPTED_SUFFIX))
+        && !name.starts_with(TEMP_PREFIX)
 }
 
 /// Reads one backup from its dump path; `None` when it is not a valid, complete backup.
@@ -107,7 +152,7 @@ pub fn list_dir(dir: &Path) -> Vec<Backup> {
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.ends_with(DUMP_SUFFIX) && !n.starts_with(TEMP_PREFIX))
+                .is_some_and(is_dump_name)
         })
         .filter_map(|p| read(&p))
         .collect();
@@ -134,20 +179,23 @@ pub fn list_all(root: &Path) -> Vec<Backup> {
     backups
 }
 
-/// Finds a backup by file name (with or without `.dump.zst`) or by path.
+/// Finds a backup by file name (with or without `.dump.zst[.age]`) or by path.
 pub fn find(root: &Path, name: &str) -> Option<Backup> {
     let as_path = Path::new(name);
     if as_path.components().count() > 1 || as_path.is_absolute() {
         return read(as_path);
     }
-    let wanted = if name.ends_with(DUMP_SUFFIX) {
-        name.to_string()
-    } else {
-        format!("{name}{DUMP_SUFFIX}")
-    };
     list_all(root)
         .into_iter()
-        .find(|b| b.metadata.name == wanted)
+        .find(|b| names_match(&b.metadata.name, name))
+}
+
+/// Whether `wanted` (as a user typed it, suffix optional) names the backup `name`.
+pub fn names_match(name: &str, wanted: &str) -> bool {
+    name == wanted
+        || [DUMP_SUFFIX, ENCRYPTED_SUFFIX]
+            .iter()
+            .any(|s| name == format!("{wanted}{s}"))
 }
 
 pub fn short_sha(sha: &str) -> &str {

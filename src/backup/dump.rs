@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::catalog::{self, Backup, Metadata, TableCount, TEMP_PREFIX};
+use super::encryption::{Encryption, IdentityLookup, Sink};
 use super::fsutil;
 use super::retention;
 use super::settings::Settings;
@@ -61,10 +62,33 @@ pub fn server_info(client: &mut postgres::Client) -> Result<ServerInfo> {
 
 /// A temporary file removed on drop unless it was renamed into place. Holding its lock tells
 /// other runs it is alive.
-struct TempFile {
-    path: PathBuf,
-    file: Option<std::fs::File>,
-    keep: bool,
+pub(crate) struct TempFile {
+    pub(crate) path: PathBuf,
+    pub(crate) file: Option<std::fs::File>,
+    pub(crate) keep: bool,
+}
+
+impl TempFile {
+    /// A new private temporary file in `db_dir` for the backup `name`, locked.
+    pub(crate) fn create(db_dir: &std::path::Path, name: &str) -> Result<TempFile> {
+        // Created under the lock so a concurrent stale-file sweep never takes it for dead.
+        let _lock = retention::lock(db_dir)
+            .map_err(|e| backup_error(format!("cannot lock {}: {e}", db_dir.display())))?;
+        let path = db_dir.join(format!(
+            "{TEMP_PREFIX}{}-{}-{name}",
+            std::process::id(),
+            Utc::now().timestamp_nanos_opt().unwrap_or(0),
+        ));
+        let file = fsutil::create_private_file(&path)
+            .map_err(|e| backup_error(format!("cannot create {}: {e}", path.display())))?;
+        file.try_lock()
+            .map_err(|e| backup_error(format!("cannot lock {}: {e}", path.display())))?;
+        Ok(TempFile {
+            path,
+            file: Some(file),
+            keep: false,
+        })
+    }
 }
 
 impl Drop for TempFile {
@@ -126,27 +150,9 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
             ))
         })?;
 
-    let provisional = catalog::file_name(&database, started_at, 0);
-    let mut temp = {
-        // Created under the lock so a concurrent stale-file sweep never takes it for dead.
-        let _lock = retention::lock(&db_dir)
-            .map_err(|e| backup_error(format!("cannot lock {}: {e}", db_dir.display())))?;
-        let path = db_dir.join(format!(
-            "{TEMP_PREFIX}{}-{}-{}",
-            std::process::id(),
-            started_at.timestamp_nanos_opt().unwrap_or(0),
-            provisional
-        ));
-        let file = fsutil::create_private_file(&path)
-            .map_err(|e| backup_error(format!("cannot create {}: {e}", path.display())))?;
-        file.try_lock()
-            .map_err(|e| backup_error(format!("cannot lock {}: {e}", path.display())))?;
-        TempFile {
-            path,
-            file: Some(file),
-            keep: false,
-        }
-    };
+    let encryption = settings.encryption.as_ref();
+    let provisional = catalog::file_name_for(&database, started_at, 0, encryption.is_some());
+    let mut temp = TempFile::create(&db_dir, &provisional)?;
 
     // Row counts come from the very snapshot pg_dump reads, so they validate a restore exactly.
     let mut snapshot_tx = client
@@ -179,6 +185,7 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
         target,
         &snapshot,
         settings.level,
+        encryption,
         &database,
         request.quiet,
         &interrupts,
@@ -187,16 +194,16 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
         .join()
         .unwrap_or_else(|_| Err(backup_error("counting rows failed")));
     let _ = snapshot_tx.commit();
-    let (sha256, size_bytes, _uncompressed) = dumped?;
+    let (sha256, size_bytes, uncompressed) = dumped?;
     let tables = tables?;
 
-    let verified = verify::verify_file(&temp.path, &pg_restore.path, Some(&sha256))?;
+    let verified = read_back(&temp.path, &pg_restore.path, &sha256, encryption)?;
     let finished_at = Utc::now();
 
     let _lock = retention::lock(&db_dir)
         .map_err(|e| backup_error(format!("cannot lock {}: {e}", db_dir.display())))?;
     let name = (1..)
-        .map(|attempt| catalog::file_name(&database, started_at, attempt))
+        .map(|attempt| catalog::file_name_for(&database, started_at, attempt, encryption.is_some()))
         .find(|name| !db_dir.join(name).exists())
         .expect("some name is free");
     let path = db_dir.join(&name);
@@ -213,16 +220,28 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
         started_at,
         finished_at,
         size_bytes,
-        uncompressed_bytes: verified.uncompressed_bytes,
+        // Without the identity the read-back cannot count them; the dump pass did.
+        uncompressed_bytes: if verified.contents_checked {
+            verified.uncompressed_bytes
+        } else {
+            uncompressed
+        },
         sha256,
         compression: format!("zstd:{}", settings.level),
-        format: "pg_dump custom format (-Fc -Z0), zstd-compressed".to_string(),
+        format: match encryption {
+            Some(_) => "pg_dump custom format (-Fc -Z0), zstd-compressed, age-encrypted",
+            None => "pg_dump custom format (-Fc -Z0), zstd-compressed",
+        }
+        .to_string(),
         verified: true,
         verified_at: Some(finished_at),
         verification: verified.how(),
         reason: request.reason.as_deref().map(mask_secrets),
         dbguard_version: env!("CARGO_PKG_VERSION").to_string(),
         tables,
+        encryption: encryption.map(|e| e.info()),
+        offsite: None,
+        sealed: None,
     };
     std::fs::rename(&temp.path, &path)
         .map_err(|e| backup_error(format!("cannot move the backup into place: {e}")))?;
@@ -242,7 +261,39 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
     Ok(Backup { path, metadata })
 }
 
-/// Runs pg_dump into `file` through zstd; returns (sha256, stored bytes, uncompressed bytes).
+/// Reads a new backup back. An encrypted one is fully checked when the identity is at hand;
+/// otherwise only its checksum can be, and the record says so.
+fn read_back(
+    path: &std::path::Path,
+    pg_restore: &std::path::Path,
+    sha256: &str,
+    encryption: Option<&Encryption>,
+) -> Result<verify::Verified> {
+    let Some(encryption) = encryption else {
+        return verify::verify_file(path, pg_restore, Some(sha256));
+    };
+    match encryption.identity()? {
+        IdentityLookup::Loaded(identity) => {
+            verify::verify_contents(path, pg_restore, Some(sha256), Some(&identity))
+        }
+        IdentityLookup::NotConfigured => verify::verify_checksum(
+            path,
+            sha256,
+            "age-encrypted and no [encryption] identity_file to decrypt it",
+        ),
+        IdentityLookup::Missing(file) => verify::verify_checksum(
+            path,
+            sha256,
+            &format!(
+                "age-encrypted and the identity_file {} is not on this machine",
+                file.display()
+            ),
+        ),
+    }
+}
+
+/// Runs pg_dump into `file` through zstd (and age, when encrypting); returns (sha256 and size
+/// of the stored bytes, uncompressed bytes).
 #[allow(clippy::too_many_arguments)]
 fn dump_to(
     file: std::fs::File,
@@ -250,6 +301,7 @@ fn dump_to(
     target: &Target,
     snapshot: &str,
     level: i32,
+    encryption: Option<&Encryption>,
     database: &str,
     quiet: bool,
     interrupts: &Interrupts,
@@ -277,8 +329,10 @@ fn dump_to(
     });
     let progress = super::progress::bytes(&format!("backing up {database}"), quiet);
     let pumped = (|| -> std::io::Result<(String, u64, u64)> {
+        // pg_dump → zstd → age (optional) → SHA-256 of the stored bytes → file.
         let writer = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, file));
-        let mut encoder = zstd::stream::write::Encoder::new(writer, level)?;
+        let sink = Sink::new(writer, encryption)?;
+        let mut encoder = zstd::stream::write::Encoder::new(sink, level)?;
         encoder.include_checksum(true)?;
         // Compress on a worker thread so pg_dump and zstd use both cores.
         encoder.multithread(1)?;
@@ -301,7 +355,7 @@ fn dump_to(
             uncompressed += n as u64;
             progress.set_position(uncompressed);
         }
-        let writer = encoder.finish()?;
+        let writer = encoder.finish()?.finish()?;
         let (buffered, sha256, size) = writer.finish();
         let file = buffered.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;

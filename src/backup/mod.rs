@@ -4,8 +4,10 @@
 
 pub mod catalog;
 pub mod dump;
+pub mod encryption;
 pub mod fsutil;
-mod progress;
+pub mod offsite;
+pub mod progress;
 pub mod restore;
 pub mod retention;
 pub mod settings;

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 
 use super::catalog::Backup;
 use super::dump::{self, quote_ident, Request};
+use super::encryption::{self, Encryption};
 use super::settings::Settings;
 use super::tools;
 use super::verify::{self, backup_error};
@@ -34,15 +35,34 @@ pub struct Restored {
 
 /// Checks the backup's checksum and archive without touching any database.
 pub fn check(backup: &Backup, target: &Target) -> Result<verify::Verified> {
+    check_with(backup, target, None)
+}
+
+/// [`check`] for encrypted backups too: they are decrypted with the identity of
+/// `encryption`, and without one they are refused (before anything is changed).
+pub fn check_with(
+    backup: &Backup,
+    target: &Target,
+    encryption: Option<&Encryption>,
+) -> Result<verify::Verified> {
+    let identity = if backup.metadata.encrypted() {
+        Some(encryption::require_identity(
+            encryption,
+            &format!("restoring the encrypted backup {}", backup.name()),
+        )?)
+    } else {
+        None
+    };
     let major = match target.connect() {
         Ok(mut client) => dump::server_info(&mut client)?.major,
         Err(_) => 0,
     };
     let pg_restore = tools::find("pg_restore", major)?;
-    verify::verify_file(
+    verify::verify_contents(
         &backup.path,
         &pg_restore.path,
         Some(&backup.metadata.sha256),
+        identity.as_ref(),
     )
 }
 
@@ -58,6 +78,15 @@ pub fn restore(
     let mut client = target.connect().map_err(|e| backup_error(e.message))?;
     let server = dump::server_info(&mut client)?;
     let pg_restore = tools::find("pg_restore", server.major)?;
+    // Loaded before the safety backup: without the key nothing may change.
+    let identity = if backup.metadata.encrypted() {
+        Some(encryption::require_identity(
+            settings.encryption.as_ref(),
+            &format!("restoring the encrypted backup {}", backup.name()),
+        )?)
+    } else {
+        None
+    };
 
     let safety_backup = if options.safety_backup {
         let reason = format!("safety backup before restoring {}", backup.metadata.name);
@@ -108,7 +137,12 @@ pub fn restore(
     });
     let fed = (|| -> std::io::Result<()> {
         let file = std::fs::File::open(&backup.path)?;
-        let mut decoder = zstd::stream::read::Decoder::new(file)?;
+        let source: Box<dyn Read> = match &identity {
+            Some(identity) => encryption::decrypt(std::io::BufReader::new(file), identity)
+                .map_err(|e| std::io::Error::other(e.message))?,
+            None => Box::new(file),
+        };
+        let mut decoder = zstd::stream::read::Decoder::new(source)?;
         let mut stdin = child.stdin.take().expect("piped");
         match std::io::copy(&mut decoder, &mut stdin) {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::catalog::{self, DUMP_SUFFIX, TEMP_PREFIX};
+use super::catalog;
 
 const LOCK_FILE: &str = ".dbguard.lock";
 /// A dump without a sidecar this old is the remains of a crashed run.
@@ -36,7 +36,7 @@ pub fn remove_stale_temps(db_dir: &Path) -> Vec<PathBuf> {
         let is_temp = path
             .file_name()
             .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with(TEMP_PREFIX));
+            .is_some_and(|n| n.starts_with(catalog::TEMP_PREFIX));
         if !is_temp {
             continue;
         }
@@ -72,7 +72,7 @@ pub fn apply(db_dir: &Path, keep: usize, protected: &[PathBuf]) -> Vec<PathBuf> 
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        let is_dump = name.ends_with(DUMP_SUFFIX) && !name.starts_with(TEMP_PREFIX);
+        let is_dump = catalog::is_dump_name(name);
         let old = std::fs::metadata(&path)
             .and_then(|m| m.modified())
             .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() > ORPHAN_AGE);

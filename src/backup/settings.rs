@@ -20,6 +20,8 @@ pub struct Settings {
     pub max_age: Duration,
     pub max_age_text: String,
     pub level: i32,
+    /// `[encryption]`: when set, backups are age-encrypted in the dump's streaming pass.
+    pub encryption: Option<super::encryption::Encryption>,
 }
 
 impl Settings {
@@ -52,6 +54,7 @@ impl Settings {
             max_age,
             max_age_text,
             level,
+            encryption: super::encryption::Encryption::from_config(loaded)?,
         })
     }
 

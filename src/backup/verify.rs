@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
+use super::encryption::{decrypt, Identity};
 use crate::error::{Error, Exit, Result};
 
 pub fn backup_error(message: impl Into<String>) -> Error {
@@ -147,30 +148,96 @@ pub struct Verified {
     pub toc_entries: usize,
     /// `schema.table` of every TABLE DATA entry in the archive.
     pub data_tables: Vec<String>,
+    /// The stored bytes are age-encrypted.
+    pub encrypted: bool,
+    /// Whether the contents were read (decrypted, decompressed, listed), or only the
+    /// checksum of the stored bytes; then `unchecked` says why.
+    pub contents_checked: bool,
+    pub unchecked: Option<String>,
 }
 
 impl Verified {
     pub fn how(&self) -> Vec<String> {
-        vec![
-            "sha256 of the stored file".to_string(),
-            "zstd frame checksums".to_string(),
-            format!("pg_restore --list: {} archive entries", self.toc_entries),
-        ]
+        let mut how = vec!["sha256 of the stored file".to_string()];
+        if !self.contents_checked {
+            how.push(format!(
+                "contents not checked: {}",
+                self.unchecked.as_deref().unwrap_or("not readable")
+            ));
+            return how;
+        }
+        if self.encrypted {
+            how.push("age decryption and authentication".to_string());
+        }
+        how.push("zstd frame checksums".to_string());
+        how.push(format!(
+            "pg_restore --list: {} archive entries",
+            self.toc_entries
+        ));
+        how
     }
+}
+
+/// Only the SHA-256 of the stored bytes: what can be checked of an encrypted backup without
+/// its identity. `why` says why the contents were not read.
+pub fn verify_checksum(path: &Path, expected: &str, why: &str) -> Result<Verified> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| backup_error(format!("cannot open {}: {e}", path.display())))?;
+    let (sha256, size_bytes) = HashingReader::new(io::BufReader::with_capacity(1 << 20, file))
+        .finish()
+        .map_err(|e| backup_error(format!("cannot read {}: {e}", path.display())))?;
+    check_sha(path, expected, &sha256)?;
+    Ok(Verified {
+        sha256,
+        size_bytes,
+        uncompressed_bytes: 0,
+        toc_entries: 0,
+        data_tables: Vec::new(),
+        encrypted: true,
+        contents_checked: false,
+        unchecked: Some(why.to_string()),
+    })
+}
+
+fn check_sha(path: &Path, expected: &str, found: &str) -> Result<()> {
+    if expected == found {
+        return Ok(());
+    }
+    Err(backup_error(format!(
+        "{} does not match its checksum (sha256 {} expected, {} found): the file was changed or damaged",
+        path.display(),
+        super::catalog::short_sha(expected),
+        super::catalog::short_sha(found)
+    )))
 }
 
 /// Reads `path` completely and proves it is an intact, readable archive. With `expected`,
 /// the SHA-256 must match too.
 pub fn verify_file(path: &Path, pg_restore: &Path, expected: Option<&str>) -> Result<Verified> {
+    verify_contents(path, pg_restore, expected, None)
+}
+
+/// [`verify_file`] for any backup: with `identity`, the file is age-decrypted first (which
+/// also authenticates every 64 KiB chunk).
+pub fn verify_contents(
+    path: &Path,
+    pg_restore: &Path,
+    expected: Option<&str>,
+    identity: Option<&Identity>,
+) -> Result<Verified> {
     let file = std::fs::File::open(path)
         .map_err(|e| backup_error(format!("cannot open {}: {e}", path.display())))?;
-    // Reading and hashing run on their own thread, decompression on this one, pg_restore in
-    // its own process: the read-back costs about the time of the slowest of the three.
+    // Reading and hashing run on their own thread, decompression (and decryption) on this
+    // one, pg_restore in its own process: the read-back costs about the time of the slowest.
     let (chunks, reader_thread) = read_and_hash(file);
-    let mut stream = ChannelReader {
+    let stream = ChannelReader {
         rx: chunks,
         current: Vec::new(),
         pos: 0,
+    };
+    let mut stream: Box<dyn Read> = match identity {
+        Some(identity) => decrypt(stream, identity)?,
+        None => Box::new(stream),
     };
     let mut child = Command::new(pg_restore)
         .arg("--list")
@@ -194,7 +261,7 @@ pub fn verify_file(path: &Path, pg_restore: &Path, expected: Option<&str>) -> Re
     let mut uncompressed = 0u64;
     let decode_result = (|| -> io::Result<()> {
         let mut decoder = zstd::stream::read::Decoder::new(&mut stream)?;
-        let mut stdin = child.stdin.take().expect("piped");
+        let mut stdin = child.stdin.take();
         let mut buf = vec![0u8; 256 * 1024];
         loop {
             let n = decoder.read(&mut buf)?;
@@ -202,12 +269,18 @@ pub fn verify_file(path: &Path, pg_restore: &Path, expected: Option<&str>) -> Re
                 return Ok(());
             }
             uncompressed += n as u64;
-            if let Err(e) = stdin.write_all(&buf[..n]) {
-                // pg_restore stopped reading: its own error says why.
-                if e.kind() == io::ErrorKind::BrokenPipe {
-                    return Ok(());
+            let Some(pipe) = stdin.as_mut() else {
+                continue;
+            };
+            if let Err(e) = pipe.write_all(&buf[..n]) {
+                if e.kind() != io::ErrorKind::BrokenPipe {
+                    return Err(e);
                 }
-                return Err(e);
+                // pg_restore stopped reading: `--list` needs only the table of contents at
+                // the start (and on an error, its exit status says why). Decoding goes on to
+                // the end, so every zstd frame checksum (and age chunk) is checked and the
+                // uncompressed size is the whole dump's.
+                stdin = None;
             }
         }
     })();
@@ -236,14 +309,7 @@ pub fn verify_file(path: &Path, pg_restore: &Path, expected: Option<&str>) -> Re
     let (sha256, size_bytes) =
         read.map_err(|e| backup_error(format!("cannot read {}: {e}", path.display())))?;
     if let Some(expected) = expected {
-        if expected != sha256 {
-            return Err(backup_error(format!(
-                "{} does not match its checksum (sha256 {} expected, {} found): the file was changed or damaged",
-                path.display(),
-                super::catalog::short_sha(expected),
-                super::catalog::short_sha(&sha256)
-            )));
-        }
+        check_sha(path, expected, &sha256)?;
     }
     let entries: Vec<&str> = listing
         .lines()
@@ -263,5 +329,8 @@ pub fn verify_file(path: &Path, pg_restore: &Path, expected: Option<&str>) -> Re
         uncompressed_bytes: uncompressed,
         toc_entries: entries.len(),
         data_tables,
+        encrypted: identity.is_some(),
+        contents_checked: true,
+        unchecked: None,
     })
 }

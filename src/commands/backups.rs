@@ -4,6 +4,7 @@ use chrono::{DateTime, Local, Utc};
 
 use super::Context;
 use crate::backup::catalog::{self, short_sha, Backup};
+use crate::backup::offsite::{self, catalog::RemoteBackup, Store};
 use crate::backup::Settings;
 use crate::cli::BackupsArgs;
 use crate::error::{Exit, Result};
@@ -49,15 +50,23 @@ pub fn entry(b: &Backup) -> serde_json::Value {
         "verified": m.verified,
         "reason": m.reason,
         "tables": m.tables.len(),
+        "encrypted": m.encrypted(),
+        "recipients": m.encryption.as_ref().map(|e| &e.recipients),
+        "verification": m.verification,
+        "offsite": m.offsite,
     })
 }
 
 pub fn run(context: &Context, args: BackupsArgs) -> Result<Exit> {
     let settings = Settings::from_config(&context.config)?;
+    if args.remote {
+        return remote(context, &settings, &args);
+    }
     let mut backups = catalog::list_all(&settings.dir);
     if let Some(db) = &args.database {
         backups.retain(|b| &b.metadata.database == db);
     }
+    let offsite_configured = context.config.config.offsite.is_some();
     super::write_stdout(|out| {
         if args.json {
             let list: Vec<_> = backups.iter().map(entry).collect();
@@ -74,19 +83,20 @@ pub fn run(context: &Context, args: BackupsArgs) -> Result<Exit> {
             }
             return Ok(());
         }
-        let rows: Vec<[String; 6]> = backups
+        let mut header: Vec<String> = ["NAME", "DATABASE", "CREATED", "SIZE", "VERIFIED", "SHA256"]
+            .map(String::from)
+            .to_vec();
+        if offsite_configured {
+            header.push("OFFSITE".into());
+        }
+        let rows: Vec<Vec<String>> = backups
             .iter()
             .map(|b| {
                 let m = &b.metadata;
-                let local: DateTime<Local> = m.finished_at.into();
-                [
+                let mut row = vec![
                     m.name.clone(),
                     m.database.clone(),
-                    format!(
-                        "{} ({})",
-                        local.format("%Y-%m-%d %H:%M:%S"),
-                        human_age(m.finished_at)
-                    ),
+                    created(m.finished_at),
                     human_bytes(m.size_bytes),
                     if m.verified {
                         "yes".into()
@@ -94,29 +104,123 @@ pub fn run(context: &Context, args: BackupsArgs) -> Result<Exit> {
                         "no".into()
                     },
                     short_sha(&m.sha256).to_string(),
+                ];
+                if offsite_configured {
+                    row.push(if m.offsite.is_some() { "yes" } else { "no" }.into());
+                }
+                row
+            })
+            .collect();
+        print_table(out, &header, &rows)
+    })?;
+    Ok(Exit::Ok)
+}
+
+fn created(at: DateTime<Utc>) -> String {
+    let local: DateTime<Local> = at.into();
+    format!("{} ({})", local.format("%Y-%m-%d %H:%M:%S"), human_age(at))
+}
+
+/// Columns padded to their widest cell.
+fn print_table(
+    out: &mut dyn std::io::Write,
+    header: &[String],
+    rows: &[Vec<String>],
+) -> std::io::Result<()> {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .chain([&header.to_vec()])
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in std::iter::once(&header.to_vec()).chain(rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        writeln!(out, "{}", cells.join("  ").trim_end())?;
+    }
+    Ok(())
+}
+
+/// `backups --remote`: what the offsite store holds.
+fn remote(context: &Context, settings: &Settings, args: &BackupsArgs) -> Result<Exit> {
+    let offsite = offsite::require(&context.config)?;
+    let store = Store::connect(&offsite)?;
+    let listing = offsite::catalog::list(&store, args.database.as_deref())
+        .map_err(|e| e.into_error("cannot list the offsite backups"))?;
+    let local: Vec<Backup> = catalog::list_all(&settings.dir);
+    let has_local = |r: &RemoteBackup| {
+        local
+            .iter()
+            .any(|l| l.metadata.name == r.metadata.name && l.metadata.sha256 == r.metadata.sha256)
+    };
+    super::write_stdout(|out| {
+        if args.json {
+            let list: Vec<_> = listing
+                .backups
+                .iter()
+                .map(|r| {
+                    let m = &r.metadata;
+                    serde_json::json!({
+                        "name": m.name,
+                        "url": store.url(&r.dump),
+                        "database": m.database,
+                        "created_at": m.finished_at,
+                        "uploaded_at": r.uploaded_at,
+                        "size_bytes": m.size_bytes,
+                        "sha256": m.sha256,
+                        "verified": m.verified,
+                        "encrypted": m.encrypted(),
+                        "recipients": m.encryption.as_ref().map(|e| &e.recipients),
+                        // Sealed with the backup when it is encrypted.
+                        "tables": (m.sealed.is_none()).then_some(m.tables.len()),
+                        "local": has_local(r),
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut *out, &list)?;
+            return writeln!(out);
+        }
+        if listing.backups.is_empty() {
+            if !context.quiet {
+                writeln!(out, "no backups in {}", offsite.url)?;
+            }
+            return Ok(());
+        }
+        let header = [
+            "NAME",
+            "DATABASE",
+            "CREATED",
+            "SIZE",
+            "ENCRYPTED",
+            "LOCAL",
+            "SHA256",
+        ]
+        .map(String::from)
+        .to_vec();
+        let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+        let rows: Vec<Vec<String>> = listing
+            .backups
+            .iter()
+            .map(|r| {
+                let m = &r.metadata;
+                vec![
+                    m.name.clone(),
+                    m.database.clone(),
+                    created(m.finished_at),
+                    human_bytes(m.size_bytes),
+                    yes_no(m.encrypted()),
+                    yes_no(has_local(r)),
+                    short_sha(&m.sha256).to_string(),
                 ]
             })
             .collect();
-        let header =
-            ["NAME", "DATABASE", "CREATED", "SIZE", "VERIFIED", "SHA256"].map(String::from);
-        let widths: Vec<usize> = (0..6)
-            .map(|i| {
-                rows.iter()
-                    .chain([&header])
-                    .map(|r| r[i].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        for row in std::iter::once(&header).chain(&rows) {
-            let cells: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect();
-            writeln!(out, "{}", cells.join("  ").trim_end())?;
-        }
-        Ok(())
+        print_table(out, &header, &rows)
     })?;
     Ok(Exit::Ok)
 }

@@ -7,7 +7,9 @@ mod check;
 mod completions;
 mod hook;
 mod init;
+mod keygen;
 mod plan;
+mod push;
 mod restore;
 mod rules;
 mod run;
@@ -81,6 +83,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Restore(args) => restore::run(&context()?, args),
         Command::Status(args) => status::run(&context()?, args),
         Command::Audit(args) => audit::run(&context()?, args),
+        Command::Push(args) => push::run(&context()?, args),
+        Command::Keygen(args) => keygen::run(&context()?, args),
         Command::Plan(args) => return run::plan(&context()?, args),
         Command::Run(args) => return run::run(&context()?, args),
     };

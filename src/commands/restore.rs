@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 
 use super::Context;
 use crate::backup::catalog::{self, short_sha, Backup};
+use crate::backup::offsite::{self, Store};
 use crate::backup::{dump, restore, Settings};
 use crate::cli::RestoreArgs;
 use crate::error::{Error, Exit, Result};
@@ -13,9 +14,12 @@ pub fn run(context: &Context, args: RestoreArgs) -> Result<Exit> {
     let settings = Settings::from_config(&context.config)?;
     let (target, _) = context.config.database(args.url.as_deref(), &ProcessEnv)?;
     let database = target.effective_dbname();
-    let backup = find_backup(&settings, &args, &database)?;
+    let backup = match &args.from_remote {
+        Some(which) => download(context, &settings, which, &database)?,
+        None => find_backup(&settings, &args, &database)?,
+    };
 
-    let verified = restore::check(&backup, &target)?;
+    let verified = restore::check_with(&backup, &target, settings.encryption.as_ref())?;
     if args.dry_run {
         print_plan(&backup, &target, true)?;
         return Ok(Exit::Ok);
@@ -67,6 +71,56 @@ pub fn run(context: &Context, args: RestoreArgs) -> Result<Exit> {
         )
     })?;
     Ok(Exit::Ok)
+}
+
+/// `--from-remote latest|NAME`: the remote backup, downloaded into the local catalog (its
+/// checksum checked on the way), from where it restores like any other.
+fn download(context: &Context, settings: &Settings, which: &str, database: &str) -> Result<Backup> {
+    let offsite = offsite::require(&context.config)?;
+    let store = Store::connect(&offsite)?;
+    let latest = which == "latest";
+    let listing = offsite::catalog::list(&store, latest.then_some(database))
+        .map_err(|e| e.into_error("cannot list the offsite backups"))?;
+    let found = if latest {
+        listing
+            .backups
+            .into_iter()
+            .find(|b| b.metadata.database == database)
+    } else {
+        listing
+            .backups
+            .into_iter()
+            .find(|b| catalog::names_match(b.name(), which))
+    };
+    let Some(remote) = found else {
+        let what = if latest {
+            format!("no backup of {database}")
+        } else {
+            format!("no backup named {which}")
+        };
+        return Err(Error {
+            exit: Exit::Backup,
+            message: format!("{what} in {}", offsite.url),
+            help: Some("`dbguard backups --remote` lists them".into()),
+        });
+    };
+    let pulled = offsite::pull::pull(&store, &offsite, settings, &remote, context.quiet)?;
+    let backup = pulled.backup;
+    if !context.quiet && pulled.downloaded {
+        eprintln!(
+            "downloaded {} from {} to {} (sha256 checked)",
+            backup.name(),
+            store.url(&remote.dump),
+            backup.path.display()
+        );
+    } else if !context.quiet {
+        eprintln!(
+            "{} is already in {} with the same sha256: using the local copy",
+            backup.name(),
+            backup.path.display()
+        );
+    }
+    Ok(backup)
 }
 
 fn find_backup(settings: &Settings, args: &RestoreArgs, database: &str) -> Result<Backup> {

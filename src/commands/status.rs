@@ -4,6 +4,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::Context;
+use crate::backup::offsite::OffsiteSettings;
 use crate::backup::{catalog, fsutil, Settings};
 use crate::cli::StatusArgs;
 use crate::error::{Exit, Result};
@@ -23,6 +24,9 @@ struct DatabaseStatus {
     backup_dir: String,
     newest: Option<String>,
     kept: usize,
+    /// With [offsite]: local backups without a checked offsite copy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_offsite: Option<Vec<String>>,
     checks: Vec<Check>,
 }
 
@@ -106,6 +110,43 @@ pub fn run(context: &Context, args: StatusArgs) -> Result<Exit> {
         ok: !backups.is_empty(),
         detail: format!("{} verified kept (keep = {})", backups.len(), settings.keep),
     });
+    let not_offsite = OffsiteSettings::from_config(&context.config)?.map(|offsite| {
+        let missing: Vec<String> = backups
+            .iter()
+            .filter(|b| b.metadata.offsite.is_none())
+            .map(|b| b.metadata.name.clone())
+            .collect();
+        // What matters is a recent copy off the machine; a newer local backup not yet up
+        // (e.g. the safety backup of a restore) is listed, not failed.
+        let newest_offsite = backups.iter().find(|b| b.metadata.offsite.is_some());
+        let recent = newest_offsite.is_some_and(|b| {
+            (Utc::now() - b.metadata.finished_at)
+                .to_std()
+                .unwrap_or_default()
+                <= settings.max_age
+        });
+        let mut detail = match newest_offsite {
+            Some(b) => format!("newest offsite: {}", b.metadata.name),
+            None => format!("no local backup has a checked copy in {}", offsite.url),
+        };
+        if newest_offsite.is_some() && !recent {
+            detail.push_str(&format!(" (older than max_age {})", settings.max_age_text));
+        }
+        if !missing.is_empty() {
+            detail.push_str(&format!(
+                "; {} of {} not yet offsite: {} (run `dbguard push --all`)",
+                missing.len(),
+                backups.len(),
+                missing.join(", ")
+            ));
+        }
+        checks.push(Check {
+            name: "offsite",
+            ok: recent,
+            detail,
+        });
+        missing
+    });
     let free = fsutil::free_space(if dir.exists() { &dir } else { &settings.dir })
         .or_else(|| fsutil::free_space(std::path::Path::new(".")));
     let needed = newest.map_or(0, |b| b.metadata.size_bytes * 2);
@@ -132,6 +173,7 @@ pub fn run(context: &Context, args: StatusArgs) -> Result<Exit> {
         backup_dir: dir.display().to_string(),
         newest: newest.map(|b| b.metadata.name.clone()),
         kept: backups.len(),
+        not_offsite,
         checks,
     };
     let failed = status.checks.iter().any(|c| !c.ok);

@@ -41,7 +41,7 @@ pub enum Decoded {
 }
 
 pub fn decode(bytes: Vec<u8>) -> Decoded {
-    if bytes.iter().take(8192).any(|&b| b == 0) {
+    if bytes[..bytes.len().min(8192)].contains(&0) {
         return Decoded::Binary;
     }
     match String::from_utf8(bytes) {

@@ -1,17 +1,22 @@
 //! `dbguard check`: inputs → reports (in parallel, file by file) → output → exit code.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
-
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Condvar, Mutex};
 
 use super::Context;
 use crate::analysis::check::{self, FileKind};
 use crate::analysis::discover::{self, Input};
-use crate::analysis::FileReport;
 use crate::cli::{CheckArgs, FailOn, Format};
 use crate::error::{Error, Exit, Result};
 use crate::output::{self, Options};
+
+/// How far (in files) workers may run ahead of the output, per worker thread.
+const WINDOW_PER_THREAD: usize = 64;
+/// Most files a worker takes at once.
+const GROUP: usize = 8;
 
 pub fn run(context: &Context, args: CheckArgs) -> Result<Exit> {
     let settings = &context.config.config.check;
@@ -48,30 +53,40 @@ pub fn run(context: &Context, args: CheckArgs) -> Result<Exit> {
         None
     };
 
-    // One file at a time per worker: memory stays flat however large the corpus is.
-    let reports: Vec<FileReport> = inputs
-        .par_iter()
-        .map(|input| match input {
-            Input::Stdin => check::check_text(stdin_text.as_deref().unwrap_or(""), "<stdin>"),
-            Input::File { path, display } => check::check_file(path, display),
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .flatten()
-        .collect();
-
     let options = Options {
         palette: context.palette,
         quiet: context.quiet,
     };
-    super::write_stdout(|out| output::render(format, &reports, &options, out))?;
+    let threshold = fail_on.threshold();
+    let check_input = |input: &Input| match input {
+        Input::Stdin => check::check_text(stdin_text.as_deref().unwrap_or(""), "<stdin>"),
+        Input::File { path, display } => check::check_file(path, display),
+    };
 
-    let failed = fail_on.threshold().is_some_and(|threshold| {
-        reports
-            .iter()
-            .flat_map(|r| &r.findings)
-            .any(|f| !f.suppressed && f.severity >= threshold)
-    });
+    // Files are checked in parallel, and each file's reports are written (in input order) and
+    // dropped as soon as the files before it are done: memory stays flat however large the
+    // corpus is. After a write error (a closed pipe) the files are still checked, for the
+    // exit code.
+    let mut failed = false;
+    super::write_stdout(|out| {
+        let mut stream = output::Stream::start(format, &options, out);
+        in_order_parallel(&inputs, check_input, |reports| {
+            for report in &reports {
+                failed |= threshold.is_some_and(|threshold| {
+                    report
+                        .findings
+                        .iter()
+                        .any(|f| !f.suppressed && f.severity >= threshold)
+                });
+                if let Ok(writer) = &mut stream {
+                    if let Err(err) = writer.report(report) {
+                        stream = Err(err);
+                    }
+                }
+            }
+        });
+        stream?.finish().map(drop)
+    })?;
     Ok(if failed { Exit::Findings } else { Exit::Ok })
 }
 
@@ -83,5 +98,102 @@ fn read_stdin() -> Result<String> {
     match check::decode(bytes) {
         check::Decoded::Text(text) | check::Decoded::Lossy(text, _) => Ok(text),
         check::Decoded::Binary => Err(Error::usage("stdin looks like binary data, not SQL")),
+    }
+}
+
+/// Maps `f` over `items` on rayon's thread pool and hands the results to `sink` on the calling
+/// thread, in input order, each as soon as it and every result before it are done. Workers
+/// take a few consecutive items at a time and never run more than a window of items ahead of
+/// `sink`, so few results wait at once.
+fn in_order_parallel<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync,
+    mut sink: impl FnMut(R),
+) {
+    let workers = if items.len() > 1 {
+        rayon::current_num_threads().min(items.len())
+    } else {
+        1
+    };
+    if workers <= 1 {
+        // One input (or one thread): no pool to start.
+        return items.iter().for_each(|item| sink(f(item)));
+    }
+    // Items per message: fewer wake-ups of the calling thread, still a fine-grained balance.
+    let group = (items.len() / (workers * 64)).clamp(1, GROUP);
+    let groups = items.len().div_ceil(group);
+    let window = (WINDOW_PER_THREAD * workers / group).max(workers);
+    let next = AtomicUsize::new(0);
+    // How many groups `sink` has taken, and a wake-up for workers waiting on it.
+    let taken = AtomicUsize::new(0);
+    let lock = Mutex::new(());
+    let progress = Condvar::new();
+    let (tx, rx) = mpsc::channel::<(usize, Vec<R>)>();
+    rayon::in_place_scope(|scope| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, taken, lock, progress, f) = (&next, &taken, &lock, &progress, &f);
+            scope.spawn(move |_| loop {
+                let g = next.fetch_add(1, Ordering::Relaxed);
+                if g >= groups {
+                    break;
+                }
+                if g >= taken.load(Ordering::Acquire) + window {
+                    let mut guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    while g >= taken.load(Ordering::Acquire) + window {
+                        guard = progress.wait(guard).unwrap_or_else(|e| e.into_inner());
+                    }
+                }
+                let results = items[g * group..((g + 1) * group).min(items.len())]
+                    .iter()
+                    .map(f)
+                    .collect();
+                if tx.send((g, results)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut waiting = BTreeMap::new();
+        let mut expected = 0;
+        // Ends early only if a worker panicked (the scope then re-raises the panic).
+        while let Ok((g, results)) = rx.recv() {
+            waiting.insert(g, results);
+            let before = expected;
+            while let Some(results) = waiting.remove(&expected) {
+                results.into_iter().for_each(&mut sink);
+                expected += 1;
+            }
+            if expected != before {
+                let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+                taken.store(expected, Ordering::Release);
+                progress.notify_all();
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_order_parallel_keeps_input_order() {
+        let items: Vec<usize> = (0..2000).collect();
+        let mut seen = Vec::new();
+        in_order_parallel(
+            &items,
+            |&i| {
+                // Uneven work, so results finish out of order.
+                let spin = if i % 97 == 0 { 20_000 } else { 10 };
+                std::hint::black_box((0..spin).fold(i, |a, b| a.wrapping_add(b) % 1_000_003));
+                i * 2
+            },
+            |r| seen.push(r),
+        );
+        assert_eq!(seen, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        let mut none = Vec::new();
+        in_order_parallel(&[] as &[usize], |&i| i, |r| none.push(r));
+        assert!(none.is_empty());
     }
 }

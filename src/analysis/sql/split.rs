@@ -52,7 +52,12 @@ pub struct Splitter<'a> {
     lexer: Lexer<'a>,
     pub comments: Vec<Comment>,
     pending: Option<Item>,
+    /// A statement's token list handed back by `recycle`, reused for the next statement.
+    spare: Vec<Token>,
 }
+
+/// Token lists larger than this are not kept for reuse.
+const MAX_SPARE_TOKENS: usize = 1 << 16;
 
 impl<'a> Splitter<'a> {
     /// `psql`: whether backslash meta-commands are recognised (SQL files, stdin).
@@ -62,6 +67,16 @@ impl<'a> Splitter<'a> {
             lexer: Lexer::new(src, psql),
             comments: Vec::new(),
             pending: None,
+            spare: Vec::new(),
+        }
+    }
+
+    /// Gives a finished statement's token list back, to be reused for the next statement
+    /// (saves an allocation per statement).
+    pub fn recycle(&mut self, mut tokens: Vec<Token>) {
+        if tokens.capacity() <= MAX_SPARE_TOKENS && tokens.capacity() > self.spare.capacity() {
+            tokens.clear();
+            self.spare = tokens;
         }
     }
 
@@ -184,7 +199,8 @@ impl Iterator for Splitter<'_> {
         if let Some(item) = self.pending.take() {
             return Some(item);
         }
-        let mut tokens: Vec<Token> = Vec::new();
+        let mut tokens: Vec<Token> = std::mem::take(&mut self.spare);
+        tokens.clear();
         let mut depth = 0usize;
         let mut atomic_depth = 0usize;
         let mut routine = false;

@@ -383,7 +383,7 @@ class Run:
 # over into the new program, so a child started straight from this (large) Python process
 # would report this process's peak, not its own. Runs therefore go through a small helper
 # interpreter that fork()s and execs; the copied helper pages are a floor of a few MiB,
-# reported as `floor` below.
+# printed as the measurement floor.
 RUNNER = r"""
 import os, sys, time
 runs, out, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
@@ -391,9 +391,12 @@ for _ in range(runs):
     start = time.perf_counter()
     pid = os.fork()
     if pid == 0:
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.dup2(fd, 1)
-        os.execv(cmd[0], cmd)
+        try:
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(fd, 1)
+            os.execv(cmd[0], cmd)
+        finally:
+            os._exit(127)
     _, status, ru = os.wait4(pid, 0)
     wall = time.perf_counter() - start
     print(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, os.waitstatus_to_exitcode(status), flush=True)
@@ -437,7 +440,8 @@ def build() -> Path:
     target = os.environ.get("CARGO_TARGET_DIR")
     candidates = []
     if target:
-        candidates.append(Path(target) / "release" / "dbguard")
+        # Cargo reads a relative CARGO_TARGET_DIR from where it runs: the repository.
+        candidates.append(REPO / target / "release" / "dbguard")
     candidates.append(REPO / "target" / "release" / "dbguard")
     for c in candidates:
         if c.is_file():

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex};
@@ -128,7 +129,7 @@ fn in_order_parallel<T: Sync, R: Send>(
     let taken = AtomicUsize::new(0);
     let lock = Mutex::new(());
     let progress = Condvar::new();
-    let (tx, rx) = mpsc::channel::<(usize, Vec<R>)>();
+    let (tx, rx) = mpsc::channel::<(usize, std::thread::Result<Vec<R>>)>();
     rayon::in_place_scope(|scope| {
         for _ in 0..workers {
             let tx = tx.clone();
@@ -144,11 +145,13 @@ fn in_order_parallel<T: Sync, R: Send>(
                         guard = progress.wait(guard).unwrap_or_else(|e| e.into_inner());
                     }
                 }
-                let results = items[g * group..((g + 1) * group).min(items.len())]
-                    .iter()
-                    .map(f)
-                    .collect();
-                if tx.send((g, results)).is_err() {
+                let group = &items[g * group..((g + 1) * group).min(items.len())];
+                // A panic is handed to the calling thread, which would otherwise wait for
+                // this group forever.
+                let results =
+                    panic::catch_unwind(AssertUnwindSafe(|| group.iter().map(f).collect()));
+                let panicked = results.is_err();
+                if tx.send((g, results)).is_err() || panicked {
                     break;
                 }
             });
@@ -156,8 +159,19 @@ fn in_order_parallel<T: Sync, R: Send>(
         drop(tx);
         let mut waiting = BTreeMap::new();
         let mut expected = 0;
-        // Ends early only if a worker panicked (the scope then re-raises the panic).
         while let Ok((g, results)) = rx.recv() {
+            let results = match results {
+                Ok(results) => results,
+                Err(payload) => {
+                    // Release waiting workers; they stop at their next send.
+                    drop(rx);
+                    let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    taken.store(groups, Ordering::Release);
+                    progress.notify_all();
+                    drop(_guard);
+                    panic::resume_unwind(payload);
+                }
+            };
             waiting.insert(g, results);
             let before = expected;
             while let Some(results) = waiting.remove(&expected) {
@@ -192,8 +206,35 @@ mod tests {
             |r| seen.push(r),
         );
         assert_eq!(seen, items.iter().map(|i| i * 2).collect::<Vec<_>>());
-        let mut none = Vec::new();
-        in_order_parallel(&[] as &[usize], |&i| i, |r| none.push(r));
-        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn in_order_parallel_passes_a_panic_on_instead_of_hanging() {
+        // The first item is slow and panics while the other workers run a window ahead
+        // and wait for it.
+        let items: Vec<usize> = (0..20_000).collect();
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            in_order_parallel(
+                &items,
+                |&i| {
+                    if i == 0 {
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                        panic!("boom");
+                    }
+                    i
+                },
+                |_| {},
+            )
+        }));
+        assert!(outcome.is_err());
+    }
+
+    #[test]
+    fn in_order_parallel_handles_no_and_one_item() {
+        let mut seen = Vec::new();
+        in_order_parallel(&[] as &[usize], |&i| i, |r| seen.push(r));
+        assert!(seen.is_empty());
+        in_order_parallel(&[7], |&i| i + 1, |r| seen.push(r));
+        assert_eq!(seen, [8]);
     }
 }

@@ -208,24 +208,26 @@ impl<'a> Cursor<'a> {
         let mut i = self.pos;
         while i < self.tokens.len() {
             let t = &self.tokens[i];
-            if t.kind == Kind::LParen {
-                let close = matching_close(self.tokens, i);
-                let inner = &self.tokens[i + 1..close.min(self.tokens.len())];
-                let is_statement = inner.first().is_some_and(|f| {
+            // Only a group that opens with a statement is looked into (and its end looked
+            // for): other groups are walked through token by token, so deeply nested
+            // parentheses cost linear time.
+            let is_statement = t.kind == Kind::LParen
+                && self.tokens.get(i + 1).is_some_and(|f| {
                     ["DELETE", "UPDATE", "MERGE", "WITH", "INSERT", "SELECT"]
                         .iter()
                         .any(|k| f.is_word(self.src, k))
                 });
-                if is_statement {
-                    Cursor {
-                        src: self.src,
-                        tokens: inner,
-                        pos: 0,
-                    }
-                    .statement(ops, nesting + 1)?;
-                    i = close + 1;
-                    continue;
+            if is_statement {
+                let close = matching_close(self.tokens, i);
+                let inner = &self.tokens[i + 1..close.min(self.tokens.len())];
+                Cursor {
+                    src: self.src,
+                    tokens: inner,
+                    pos: 0,
                 }
+                .statement(ops, nesting + 1)?;
+                i = close + 1;
+                continue;
             }
             i += 1;
         }
@@ -787,6 +789,30 @@ mod tests {
                     name: "k".into()
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn deep_parentheses_cost_linear_time() {
+        let deep = format!(
+            "UPDATE t SET a = {}1{}",
+            "(".repeat(50_000),
+            ")".repeat(50_000)
+        );
+        assert_eq!(
+            ops(&deep).unwrap(),
+            [Op::Update {
+                table: "t".into(),
+                has_where: false
+            }]
+        );
+        let hidden = format!("SELECT {}DELETE FROM t{}", "(".repeat(40), ")".repeat(40));
+        assert_eq!(
+            ops(&hidden).unwrap(),
+            [Op::Delete {
+                table: "t".into(),
+                has_where: false
+            }]
         );
     }
 

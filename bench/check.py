@@ -368,6 +368,20 @@ def generate_big_file(path: Path, size_mb: float, seed: int) -> int:
     return total
 
 
+PATHOLOGICAL = {
+    # Inputs that once made parts of the analyzer quadratic (seconds to minutes per MB). They
+    # are dense with findings, so slower per MB than ordinary migrations, but linear.
+    "one 3 MB line of DELETEs": lambda: "DELETE FROM t; " * 200_000,
+    "20k allow-annotated DROPs": lambda: "".join(
+        f'-- dbguard:allow drop-table reason: "cleanup {i}"\nDROP TABLE t{i};\n' for i in range(20_000)
+    ),
+    "DO block with 20k DROPs": lambda: "DO $$ BEGIN\n"
+    + "".join(f"  DROP TABLE t{i};\n" for i in range(20_000))
+    + "END $$;\n",
+    "50k nested parentheses": lambda: "UPDATE t SET a = " + "(" * 50_000 + "1" + ")" * 50_000 + ";\n",
+}
+
+
 # --------------------------------------------------------------------------- running
 
 
@@ -488,6 +502,8 @@ def main() -> int:
     ap.add_argument("--startup-runs", type=int, default=200)
     ap.add_argument("--big-file-mb", type=float, default=100.0, help="single-file size (0 to skip)")
     ap.add_argument("--no-big-file", action="store_true")
+    ap.add_argument("--pathological", action=argparse.BooleanOptionalAction, default=True,
+                    help="also time inputs that used to be quadratic (default on)")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = ap.parse_args()
 
@@ -564,6 +580,17 @@ def main() -> int:
                   f"({big_size / MB / rb.cpu:.1f} MB/s per core), peak RSS {mib(rb.rss_kib):.1f} MiB, exit {rb.code}")
             if not args.keep:
                 big.unlink()
+
+        if args.pathological:
+            print("\npathological single files (once quadratic; dense with findings):")
+            for name, make in PATHOLOGICAL.items():
+                path = root / "pathological.sql"
+                data = make().encode()
+                path.write_bytes(data)
+                r = run_once([str(binary), "check", "--format", "json", "--fail-on", "never", str(path)])
+                print(f"  {name:28} {len(data) / MB:5.1f} MB: CPU {r.cpu * 1000:7.0f} ms "
+                      f"({len(data) / MB / max(r.cpu, 1e-3):6.1f} MB/s), peak RSS {mib(r.rss_kib):.1f} MiB")
+                path.unlink()
 
         print("\ntargets:")
         verdicts.check("throughput", mb / best_cpu >= TARGET_CPU_MB_S,

@@ -282,14 +282,24 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// The text with white space collapsed, cut to `EXCERPT_CHARS` characters (plus `…`). Reads
+/// no further than needed, so a huge statement with many findings stays cheap.
 fn excerpt(text: &str) -> String {
-    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if collapsed.chars().count() > EXCERPT_CHARS {
-        let cut: String = collapsed.chars().take(EXCERPT_CHARS).collect();
-        format!("{cut}…")
-    } else {
-        collapsed
+    let mut out = String::new();
+    let mut chars = 0;
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+            chars += 1;
+        }
+        out.push_str(word);
+        chars += word.chars().count();
+        if chars > EXCERPT_CHARS {
+            let cut: String = out.chars().take(EXCERPT_CHARS).collect();
+            return format!("{cut}…");
+        }
     }
+    out
 }
 
 pub(crate) fn op_finding(
@@ -375,14 +385,19 @@ pub(crate) fn range_finding(
 
 /// The allow annotations of one file, indexed for lookup by statement lines.
 pub(crate) struct Annotations {
-    allows: Vec<(Allow, usize, bool)>, // (annotation, line of the comment's end, comment starts its line)
-    comment_only_lines: std::collections::HashSet<usize>,
+    /// (annotation, line of the comment's end, comment starts its line), in file order, so
+    /// the lines never decrease.
+    allows: Vec<(Allow, usize, bool)>,
+    /// Maximal runs of lines that hold nothing but comments, sorted: `(first, last)`.
+    comment_runs: Vec<(usize, usize)>,
+    /// For each rule, the first file-wide annotation (index in `allows`) that suppresses it.
+    file_wide: std::collections::HashMap<String, usize>,
 }
 
 impl Annotations {
     pub(crate) fn new(text: &str, index: &LineIndex, comments: &[sql::split::Comment]) -> Self {
         let mut allows = Vec::new();
-        let mut comment_only_lines = std::collections::HashSet::new();
+        let mut comment_runs: Vec<(usize, usize)> = Vec::new();
         for comment in comments {
             let body = &text[comment.start..comment.end];
             if comment.starts_line {
@@ -390,16 +405,42 @@ impl Annotations {
                     index.line(comment.start),
                     index.line(comment.end.saturating_sub(1).max(comment.start)),
                 );
-                comment_only_lines.extend(first..=last);
+                match comment_runs.last_mut() {
+                    Some(run) if first <= run.1 + 1 => run.1 = run.1.max(last),
+                    _ => comment_runs.push((first, last)),
+                }
             }
             if let Some(allow) = allow::parse(body, comment.start, comment.end) {
                 let line = index.line(comment.end.saturating_sub(1).max(comment.start));
                 allows.push((allow, line, comment.starts_line));
             }
         }
+        let mut file_wide = std::collections::HashMap::new();
+        for (i, (allow, _, _)) in allows.iter().enumerate() {
+            if allow.file_wide && allow.reason.is_some() {
+                for rule in &allow.rules {
+                    file_wide.entry(rule.clone()).or_insert(i);
+                }
+            }
+        }
+        debug_assert!(allows.windows(2).all(|w| w[0].1 <= w[1].1));
         Annotations {
             allows,
-            comment_only_lines,
+            comment_runs,
+            file_wide,
+        }
+    }
+
+    /// The first line of the block of comment-only lines that ends right above `line`
+    /// (`line` itself when the line above is not a comment line).
+    fn comment_block_start(&self, line: usize) -> usize {
+        let Some(above) = line.checked_sub(1) else {
+            return line;
+        };
+        let i = self.comment_runs.partition_point(|run| run.0 <= above);
+        match i.checked_sub(1).map(|i| self.comment_runs[i]) {
+            Some((first, last)) if last >= above => first,
+            _ => line,
         }
     }
 
@@ -438,24 +479,37 @@ impl Annotations {
     }
 
     /// Marks a finding suppressed when an annotation with a reason covers it: file-wide, in
-    /// the comment lines directly above its statement, or on its statement's lines.
+    /// the comment lines directly above its statement, or on its statement's lines. The first
+    /// such annotation in the file gives the reason.
     pub(crate) fn apply(&self, finding: &mut Finding, first_line: usize, last_line: usize) {
-        let statement_lines = first_line..=last_line;
-        let covers = |(allow, line, starts_line): &&(Allow, usize, bool)| {
+        let block_start = self.comment_block_start(first_line);
+        let covers = |(allow, line, starts_line): &(Allow, usize, bool)| {
             if !allow.covers(finding.rule) {
                 return false;
             }
-            if allow.file_wide || statement_lines.contains(line) {
+            if allow.file_wide || (first_line..=last_line).contains(line) {
                 return true;
             }
             // The contiguous block of comment-only lines right above the statement.
-            *starts_line
-                && *line < first_line
-                && (*line..first_line).all(|l| self.comment_only_lines.contains(&l))
+            *starts_line && *line < first_line && *line >= block_start
         };
-        if let Some((allow, _, _)) = self.allows.iter().find(covers) {
+        // Annotations on the lines from the comment block to the statement's end.
+        let from = self
+            .allows
+            .partition_point(|(_, line, _)| *line < block_start);
+        let nearby = self.allows[from..]
+            .iter()
+            .take_while(|(_, line, _)| *line <= last_line)
+            .position(covers)
+            .map(|i| from + i);
+        let file_wide = self.file_wide.get(finding.rule).copied();
+        let first = match (nearby, file_wide) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(i) = first {
             finding.suppressed = true;
-            finding.suppression_reason = allow.reason.clone();
+            finding.suppression_reason = self.allows[i].0.reason.clone();
         }
     }
 }
@@ -478,5 +532,83 @@ mod tests {
             decode(b"\x89PNG\r\n\x1a\n\x00\x00".to_vec()),
             Decoded::Binary
         ));
+    }
+
+    fn suppressions(sql: &str) -> Vec<(String, Option<String>)> {
+        check_text(sql, "t.sql")
+            .remove(0)
+            .findings
+            .into_iter()
+            .filter(|f| f.rule == "drop-table")
+            .map(|f| (f.statement, f.suppression_reason))
+            .collect()
+    }
+
+    #[test]
+    fn annotations_apply_through_comment_blocks_and_the_first_one_wins() {
+        let sql = "\
+-- dbguard:allow drop-table reason: \"above\"
+-- another comment
+/* a block
+   comment */
+DROP TABLE a;
+-- dbguard:allow drop-table reason: \"too far\"
+
+DROP TABLE b;
+DROP TABLE c; -- dbguard:allow drop-table reason: \"same line\"
+-- dbguard:allow drop-table reason: \"first\"
+-- dbguard:allow drop-table reason: \"second\"
+DROP
+  TABLE d; -- dbguard:allow drop-table reason: \"inside\"
+";
+        let got = suppressions(sql);
+        let reasons: Vec<Option<&str>> = got.iter().map(|(_, r)| r.as_deref()).collect();
+        assert_eq!(
+            reasons,
+            [Some("above"), None, Some("same line"), Some("first")],
+            "{got:?}"
+        );
+        let file_wide = format!("{sql}-- dbguard:allow-file drop-table reason: \"everywhere\"\n");
+        let reasons: Vec<Option<String>> = suppressions(&file_wide)
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        // An earlier annotation still gives the reason; b is covered by the file-wide one.
+        assert_eq!(
+            reasons,
+            [
+                Some("above".to_string()),
+                Some("everywhere".to_string()),
+                Some("same line".to_string()),
+                Some("first".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn excerpts_collapse_white_space_and_cut_long_statements() {
+        assert_eq!(excerpt("DROP\n  TABLE\t t"), "DROP TABLE t");
+        assert_eq!(excerpt(""), "");
+        let exact = "é".repeat(EXCERPT_CHARS);
+        assert_eq!(excerpt(&exact), exact);
+        let long = format!("{exact} x");
+        assert_eq!(excerpt(&long), format!("{exact}…"));
+        let words = "ab ".repeat(100);
+        assert_eq!(excerpt(&words).chars().count(), EXCERPT_CHARS + 1);
+        assert!(excerpt(&words).starts_with("ab ab"));
+    }
+
+    #[test]
+    fn many_annotated_statements_stay_linear() {
+        let sql: String = (0..3_000)
+            .map(|i| format!("-- dbguard:allow drop-table reason: \"r{i}\"\nDROP TABLE t{i};\n"))
+            .collect();
+        let report = check_text(&sql, "t.sql").remove(0);
+        assert_eq!(report.findings.len(), 3_000);
+        assert!(report
+            .findings
+            .iter()
+            .enumerate()
+            .all(|(i, f)| f.suppression_reason.as_deref() == Some(&*format!("r{i}"))));
     }
 }

@@ -1,9 +1,11 @@
 //! `dbguard check`: inputs → reports (in parallel, file by file) → output → exit code.
 
+use std::collections::BTreeMap;
 use std::io::Read;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
-
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Condvar, Mutex};
 
 use super::Context;
 use crate::analysis::alembic::{self, config::Sources, walk::Direction};
@@ -13,6 +15,11 @@ use crate::analysis::FileReport;
 use crate::cli::{CheckArgs, CheckDirection, FailOn, Format};
 use crate::error::{Error, Exit, Result};
 use crate::output::{self, Options};
+
+/// How far (in files) workers may run ahead of the output, per worker thread.
+const WINDOW_PER_THREAD: usize = 64;
+/// Most files a worker takes at once.
+const GROUP: usize = 8;
 
 pub fn run(context: &Context, args: CheckArgs) -> Result<Exit> {
     let settings = &context.config.config.check;
@@ -52,24 +59,47 @@ pub fn run(context: &Context, args: CheckArgs) -> Result<Exit> {
         None
     };
 
-    // One file at a time per worker: memory stays flat however large the corpus is.
-    let reports: Vec<FileReport> = inputs
-        .par_iter()
-        .map(|input| match input {
-            Input::Stdin => check::check_text(stdin_text.as_deref().unwrap_or(""), "<stdin>"),
-            Input::File { path, display } if FileKind::of(path) == FileKind::Python => {
-                vec![alembic::check::check_file(path, display, directions)]
+    let options = Options {
+        palette: context.palette,
+        quiet: context.quiet,
+    };
+    let threshold = fail_on.threshold();
+    let check_input = |input: &Input| match input {
+        Input::Stdin => check::check_text(stdin_text.as_deref().unwrap_or(""), "<stdin>"),
+        Input::File { path, display } if FileKind::of(path) == FileKind::Python => {
+            vec![alembic::check::check_file(path, display, directions)]
+        }
+        Input::File { path, display } => check::check_file(path, display),
+    };
+
+    // Files are checked in parallel, and each file's reports are written (in input order) and
+    // dropped as soon as the files before it are done: memory stays flat however large the
+    // corpus is. After a write error (a closed pipe) the files are still checked, for the
+    // exit code.
+    let mut failed = false;
+    super::write_stdout(|out| {
+        let mut stream = output::Stream::start(format, &options, out);
+        in_order_parallel(&inputs, check_input, |reports| {
+            for report in &reports {
+                failed |= threshold.is_some_and(|threshold| {
+                    report
+                        .findings
+                        .iter()
+                        .any(|f| !f.suppressed && f.severity >= threshold)
+                });
+                if let Ok(writer) = &mut stream {
+                    if let Err(err) = writer.report(report) {
+                        stream = Err(err);
+                    }
+                }
             }
-            Input::File { path, display } => check::check_file(path, display),
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .flatten()
-        .collect();
-    finish(context, format, fail_on, &reports)
+        });
+        stream?.finish().map(drop)
+    })?;
+    Ok(if failed { Exit::Findings } else { Exit::Ok })
 }
 
-/// Renders the reports and turns them into the exit code.
+/// Renders reports gathered up front (`--staged`) and turns them into the exit code.
 fn finish(
     context: &Context,
     format: Format,
@@ -91,20 +121,8 @@ fn finish(
     Ok(if failed { Exit::Findings } else { Exit::Ok })
 }
 
-fn read_stdin() -> Result<String> {
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::usage(format!("cannot read stdin: {e}")))?;
-    match check::decode(bytes) {
-        check::Decoded::Text(text) | check::Decoded::Lossy(text, _) => Ok(text),
-        check::Decoded::Binary => Err(Error::usage("stdin looks like binary data, not SQL")),
-    }
-}
-
 /// The version locations of the alembic project, when there is one: `.py` files there are
-/// revisions even when they do not look like one. A project that cannot be read adds none
-/// (its files are still found by their `revision` / `upgrade()`).
+/// alembic revisions.
 pub(super) fn alembic_version_dirs(context: &Context, cwd: &std::path::Path) -> Vec<PathBuf> {
     let preferred = context
         .config
@@ -120,4 +138,152 @@ pub(super) fn alembic_version_dirs(context: &Context, cwd: &std::path::Path) -> 
         .and_then(|sources| alembic::config::load(&sources, cwd))
         .map(|c| c.version_locations)
         .unwrap_or_default()
+}
+
+fn read_stdin() -> Result<String> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::usage(format!("cannot read stdin: {e}")))?;
+    match check::decode(bytes) {
+        check::Decoded::Text(text) | check::Decoded::Lossy(text, _) => Ok(text),
+        check::Decoded::Binary => Err(Error::usage("stdin looks like binary data, not SQL")),
+    }
+}
+
+/// Maps `f` over `items` on rayon's thread pool and hands the results to `sink` on the calling
+/// thread, in input order, each as soon as it and every result before it are done. Workers
+/// take a few consecutive items at a time and never run more than a window of items ahead of
+/// `sink`, so few results wait at once.
+fn in_order_parallel<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync,
+    mut sink: impl FnMut(R),
+) {
+    let workers = if items.len() > 1 {
+        rayon::current_num_threads().min(items.len())
+    } else {
+        1
+    };
+    if workers <= 1 {
+        // One input (or one thread): no pool to start.
+        return items.iter().for_each(|item| sink(f(item)));
+    }
+    // Items per message: fewer wake-ups of the calling thread, still a fine-grained balance.
+    let group = (items.len() / (workers * 64)).clamp(1, GROUP);
+    let groups = items.len().div_ceil(group);
+    let window = (WINDOW_PER_THREAD * workers / group).max(workers);
+    let next = AtomicUsize::new(0);
+    // How many groups `sink` has taken, and a wake-up for workers waiting on it.
+    let taken = AtomicUsize::new(0);
+    let lock = Mutex::new(());
+    let progress = Condvar::new();
+    let (tx, rx) = mpsc::channel::<(usize, std::thread::Result<Vec<R>>)>();
+    rayon::in_place_scope(|scope| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, taken, lock, progress, f) = (&next, &taken, &lock, &progress, &f);
+            scope.spawn(move |_| loop {
+                let g = next.fetch_add(1, Ordering::Relaxed);
+                if g >= groups {
+                    break;
+                }
+                if g >= taken.load(Ordering::Acquire) + window {
+                    let mut guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    while g >= taken.load(Ordering::Acquire) + window {
+                        guard = progress.wait(guard).unwrap_or_else(|e| e.into_inner());
+                    }
+                }
+                let group = &items[g * group..((g + 1) * group).min(items.len())];
+                // A panic is handed to the calling thread, which would otherwise wait for
+                // this group forever.
+                let results =
+                    panic::catch_unwind(AssertUnwindSafe(|| group.iter().map(f).collect()));
+                let panicked = results.is_err();
+                if tx.send((g, results)).is_err() || panicked {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut waiting = BTreeMap::new();
+        let mut expected = 0;
+        while let Ok((g, results)) = rx.recv() {
+            let results = match results {
+                Ok(results) => results,
+                Err(payload) => {
+                    // Release waiting workers; they stop at their next send.
+                    drop(rx);
+                    let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    taken.store(groups, Ordering::Release);
+                    progress.notify_all();
+                    drop(_guard);
+                    panic::resume_unwind(payload);
+                }
+            };
+            waiting.insert(g, results);
+            let before = expected;
+            while let Some(results) = waiting.remove(&expected) {
+                results.into_iter().for_each(&mut sink);
+                expected += 1;
+            }
+            if expected != before {
+                let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+                taken.store(expected, Ordering::Release);
+                progress.notify_all();
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_order_parallel_keeps_input_order() {
+        let items: Vec<usize> = (0..2000).collect();
+        let mut seen = Vec::new();
+        in_order_parallel(
+            &items,
+            |&i| {
+                // Uneven work, so results finish out of order.
+                let spin = if i % 97 == 0 { 20_000 } else { 10 };
+                std::hint::black_box((0..spin).fold(i, |a, b| a.wrapping_add(b) % 1_000_003));
+                i * 2
+            },
+            |r| seen.push(r),
+        );
+        assert_eq!(seen, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn in_order_parallel_passes_a_panic_on_instead_of_hanging() {
+        // The first item is slow and panics while the other workers run a window ahead
+        // and wait for it.
+        let items: Vec<usize> = (0..20_000).collect();
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            in_order_parallel(
+                &items,
+                |&i| {
+                    if i == 0 {
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                        panic!("boom");
+                    }
+                    i
+                },
+                |_| {},
+            )
+        }));
+        assert!(outcome.is_err());
+    }
+
+    #[test]
+    fn in_order_parallel_handles_no_and_one_item() {
+        let mut seen = Vec::new();
+        in_order_parallel(&[] as &[usize], |&i| i, |r| seen.push(r));
+        assert!(seen.is_empty());
+        in_order_parallel(&[7], |&i| i + 1, |r| seen.push(r));
+        assert_eq!(seen, [8]);
+    }
 }

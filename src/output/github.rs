@@ -17,12 +17,8 @@ fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-pub fn render(reports: &[FileReport], summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
-    for f in reports
-        .iter()
-        .flat_map(|r| &r.findings)
-        .filter(|f| !f.suppressed)
-    {
+pub fn report(report: &FileReport, out: &mut dyn Write) -> io::Result<()> {
+    for f in report.findings.iter().filter(|f| !f.suppressed) {
         let level = match f.severity {
             Severity::DataLoss => "error",
             Severity::Risky => "warning",
@@ -40,6 +36,10 @@ pub fn render(reports: &[FileReport], summary: &Summary, out: &mut dyn Write) ->
             escape_data(&format!("{}\nhelp: {}", f.message, f.help)),
         )?;
     }
+    Ok(())
+}
+
+pub fn finish(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "dbguard: {} files, {} statements: {} data-loss, {} risky, {} info, {} suppressed",

@@ -1,24 +1,41 @@
 //! `{"version":1,"findings":[…],"summary":{…}}`: a contract scripts rely on. Suppressed
-//! findings are included with `"suppressed": true`.
+//! findings are included with `"suppressed": true`. Findings are streamed; the summary, which
+//! comes last, is written once every report is in.
 
 use std::io::{self, Write};
 
-use super::Summary;
-use crate::analysis::{FileReport, Finding};
+use serde::Serialize;
 
-#[derive(serde::Serialize)]
-struct Document<'a> {
+use super::streamed::{JsonArray, MARKER};
+use super::Summary;
+use crate::analysis::FileReport;
+
+#[derive(Serialize)]
+struct Document<'a, F: Serialize> {
     version: u32,
-    findings: Vec<&'a Finding>,
+    findings: F,
     summary: &'a Summary,
 }
 
-pub fn render(reports: &[FileReport], summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
-    let document = Document {
+fn skeleton(summary: &Summary) -> Document<'_, &'static str> {
+    Document {
         version: 1,
-        findings: reports.iter().flat_map(|r| &r.findings).collect(),
+        findings: MARKER,
         summary,
-    };
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    writeln!(out)
+    }
+}
+
+pub fn start(out: &mut dyn Write) -> io::Result<JsonArray> {
+    JsonArray::start(&skeleton(&Summary::default()), out)
+}
+
+pub fn report(report: &FileReport, array: &mut JsonArray, out: &mut dyn Write) -> io::Result<()> {
+    for finding in &report.findings {
+        array.element(finding, out)?;
+    }
+    Ok(())
+}
+
+pub fn finish(array: JsonArray, summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
+    array.finish(&skeleton(summary), out)
 }

@@ -1,11 +1,13 @@
-//! SARIF 2.1.0, one run, for GitHub code scanning and other SARIF consumers.
+//! SARIF 2.1.0, one run, for GitHub code scanning and other SARIF consumers. Results are
+//! streamed into the document as reports arrive.
 
 use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
+use super::streamed::{JsonArray, MARKER};
 use crate::analysis::rules::{self, Rule};
-use crate::analysis::{FileReport, Severity};
+use crate::analysis::{FileReport, Finding, Severity};
 
 fn level(severity: Severity) -> &'static str {
     match severity {
@@ -38,38 +40,35 @@ fn uri(path: &str) -> String {
     }
 }
 
-pub fn render(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
-    let results: Vec<Value> = reports
-        .iter()
-        .flat_map(|r| &r.findings)
-        .map(|f| {
-            let index = rules::ALL.iter().position(|r| r.id == f.rule).unwrap_or(0);
-            let mut result = json!({
-                "ruleId": f.rule,
-                "ruleIndex": index,
-                "level": level(f.severity),
-                "message": { "text": format!("{} (help: {})", f.message, f.help) },
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": { "uri": uri(&f.path) },
-                        "region": {
-                            "startLine": f.span.line,
-                            "startColumn": f.span.column,
-                            "endLine": f.span.end_line,
-                            "endColumn": f.span.end_column,
-                            "snippet": { "text": f.statement },
-                        },
-                    },
-                }],
-            });
-            if f.suppressed {
-                result["suppressions"] =
-                    json!([{ "kind": "inSource", "justification": f.suppression_reason.clone().unwrap_or_default() }]);
-            }
-            result
-        })
-        .collect();
-    let document = json!({
+fn result(f: &Finding) -> Value {
+    let index = rules::ALL.iter().position(|r| r.id == f.rule).unwrap_or(0);
+    let mut result = json!({
+        "ruleId": f.rule,
+        "ruleIndex": index,
+        "level": level(f.severity),
+        "message": { "text": format!("{} (help: {})", f.message, f.help) },
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": { "uri": uri(&f.path) },
+                "region": {
+                    "startLine": f.span.line,
+                    "startColumn": f.span.column,
+                    "endLine": f.span.end_line,
+                    "endColumn": f.span.end_column,
+                    "snippet": { "text": f.statement },
+                },
+            },
+        }],
+    });
+    if f.suppressed {
+        result["suppressions"] = json!([{ "kind": "inSource", "justification": f.suppression_reason.clone().unwrap_or_default() }]);
+    }
+    result
+}
+
+/// The document with the marker where the results go.
+fn skeleton() -> Value {
+    json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -81,9 +80,22 @@ pub fn render(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
                 },
             },
             "columnKind": "unicodeCodePoints",
-            "results": results,
+            "results": MARKER,
         }],
-    });
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    writeln!(out)
+    })
+}
+
+pub fn start(out: &mut dyn Write) -> io::Result<JsonArray> {
+    JsonArray::start(&skeleton(), out)
+}
+
+pub fn report(report: &FileReport, array: &mut JsonArray, out: &mut dyn Write) -> io::Result<()> {
+    for finding in &report.findings {
+        array.element(&result(finding), out)?;
+    }
+    Ok(())
+}
+
+pub fn finish(array: JsonArray, out: &mut dyn Write) -> io::Result<()> {
+    array.finish(&skeleton(), out)
 }

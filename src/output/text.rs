@@ -62,19 +62,14 @@ fn finding(f: &Finding, p: &Palette, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "  {} {}", paint(p.help, "= help:"), f.help)
 }
 
-pub fn render(
-    reports: &[FileReport],
-    summary: &Summary,
-    options: &Options,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    for f in reports
-        .iter()
-        .flat_map(|r| &r.findings)
-        .filter(|f| !f.suppressed)
-    {
+pub fn report(report: &FileReport, options: &Options, out: &mut dyn Write) -> io::Result<()> {
+    for f in report.findings.iter().filter(|f| !f.suppressed) {
         finding(f, &options.palette, out)?;
     }
+    Ok(())
+}
+
+pub fn finish(summary: &Summary, options: &Options, out: &mut dyn Write) -> io::Result<()> {
     if options.quiet {
         return Ok(());
     }

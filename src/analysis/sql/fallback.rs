@@ -208,8 +208,9 @@ impl<'a> Cursor<'a> {
         let mut i = self.pos;
         while i < self.tokens.len() {
             let t = &self.tokens[i];
-            // The verb is checked before the group's end is looked for: finding the end of
-            // every group of `((((…` would take quadratic time.
+            // Only a group that opens with a statement is looked into (and its end looked
+            // for): other groups are walked through token by token, so deeply nested
+            // parentheses cost linear time.
             let is_statement = t.kind == Kind::LParen
                 && self.tokens.get(i + 1).is_some_and(|f| {
                     ["DELETE", "UPDATE", "MERGE", "WITH", "INSERT", "SELECT"]
@@ -906,6 +907,30 @@ mod tests {
             [Op::DropTrigger {
                 kind: "event trigger",
                 name: "forbid_drops".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn deep_parentheses_cost_linear_time() {
+        let deep = format!(
+            "UPDATE t SET a = {}1{}",
+            "(".repeat(50_000),
+            ")".repeat(50_000)
+        );
+        assert_eq!(
+            ops(&deep).unwrap(),
+            [Op::Update {
+                table: "t".into(),
+                has_where: false
+            }]
+        );
+        let hidden = format!("SELECT {}DELETE FROM t{}", "(".repeat(40), ")".repeat(40));
+        assert_eq!(
+            ops(&hidden).unwrap(),
+            [Op::Delete {
+                table: "t".into(),
+                has_where: false
             }]
         );
     }

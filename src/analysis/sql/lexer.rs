@@ -428,7 +428,8 @@ pub fn literal_value(src: &str, token: &Token) -> Option<(String, Option<usize>)
     match token.kind {
         Kind::DollarString => {
             let tag_len = text[1..].find('$')? + 2;
-            if text.len() < tag_len * 2 {
+            let tag = &text[..tag_len];
+            if text.len() < tag_len * 2 || !text.ends_with(tag) {
                 // Unterminated: the rest of the input is the body.
                 return Some((text[tag_len..].to_string(), Some(token.start + tag_len)));
             }
@@ -611,6 +612,36 @@ mod tests {
         assert_eq!(kinds("$$abc"), vec![(Kind::DollarString, "$$abc")]);
         assert_eq!(kinds("/* abc"), vec![(Kind::Comment, "/* abc")]);
         assert_eq!(kinds("\"abc"), vec![(Kind::QuotedIdent, "\"abc")]);
+    }
+
+    #[test]
+    fn unterminated_dollar_quote_body_runs_to_the_end() {
+        // Found by fuzzing: the body of an unterminated dollar quote lost its last bytes, and
+        // panicked when they cut a multi-byte character.
+        for src in [
+            "$$ BEGIN é",
+            "$$ DROP TABLE x; é😀",
+            "$fn$ body $f",
+            "$$ ab",
+        ] {
+            let token = Lexer::new(src, true).next().unwrap();
+            assert_eq!(token.kind, Kind::DollarString);
+            let tag_len = src[1..].find('$').unwrap() + 2;
+            assert_eq!(
+                literal_value(src, &token),
+                Some((src[tag_len..].to_string(), Some(tag_len)))
+            );
+        }
+        let src = "DO $$ BEGIN DROP TABLE t; END é";
+        let token = Lexer::new(src, true).nth(1).unwrap();
+        assert_eq!(
+            literal_value(src, &token).unwrap().0,
+            " BEGIN DROP TABLE t; END é"
+        );
+        assert_eq!(
+            literal_value("$a$x$a$", &Lexer::new("$a$x$a$", true).next().unwrap()),
+            Some(("x".to_string(), Some(3)))
+        );
     }
 
     #[test]

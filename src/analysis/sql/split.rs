@@ -61,7 +61,12 @@ pub struct Splitter<'a> {
     /// End of the line of a `COPY … FROM stdin` just sent: its data starts on the next line,
     /// but psql still runs the SQL after it on its own line (`COPY t FROM stdin; DROP …`).
     copy_data_after: Option<usize>,
+    /// A statement's token list handed back by `recycle`, reused for the next statement.
+    spare: Vec<Token>,
 }
+
+/// Token lists larger than this are not kept for reuse.
+const MAX_SPARE_TOKENS: usize = 1 << 16;
 
 impl<'a> Splitter<'a> {
     /// `psql`: whether backslash meta-commands are recognised (SQL files, stdin).
@@ -73,6 +78,16 @@ impl<'a> Splitter<'a> {
             pending: None,
             last: None,
             copy_data_after: None,
+            spare: Vec::new(),
+        }
+    }
+
+    /// Gives a finished statement's token list back, to be reused for the next statement
+    /// (saves an allocation per statement).
+    pub fn recycle(&mut self, mut tokens: Vec<Token>) {
+        if tokens.capacity() <= MAX_SPARE_TOKENS && tokens.capacity() > self.spare.capacity() {
+            tokens.clear();
+            self.spare = tokens;
         }
     }
 
@@ -303,7 +318,8 @@ impl Splitter<'_> {
         if let Some(item) = self.pending.take() {
             return Some(item);
         }
-        let mut tokens: Vec<Token> = Vec::new();
+        let mut tokens: Vec<Token> = std::mem::take(&mut self.spare);
+        tokens.clear();
         let mut depth = 0usize;
         let mut atomic_depth = 0usize;
         let mut routine = false;

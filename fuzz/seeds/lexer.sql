@@ -1,0 +1,1 @@
+SELECT E'it\'s; DROP' , $a$ $$ $a$; /* /* */ DROP TABLE t; */ DROP TABLE "é😀" -- x

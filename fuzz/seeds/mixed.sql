@@ -1,0 +1,5 @@
+DO $$ BEGIN EXECUTE format('DROP TABLE %I', t); END $$;
+COPY t FROM stdin;
+DROP TABLE x;
+\.
+DELETE FROM y;

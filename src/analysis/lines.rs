@@ -129,7 +129,11 @@ mod tests {
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             let piece = pieces[(state >> 33) as usize % pieces.len()];
-            let repeat = if (state >> 20) % 17 == 0 { 900 } else { 1 };
+            let repeat = if (state >> 20).is_multiple_of(17) {
+                900
+            } else {
+                1
+            };
             for _ in 0..repeat {
                 src.push_str(piece);
             }

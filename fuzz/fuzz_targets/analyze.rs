@@ -1,7 +1,7 @@
 //! Arbitrary bytes (as lossy UTF-8) through the SQL analyzer and the whole file check:
 //! nothing may panic, and every finding must have a sane 1-based position.
 //!
-//!     RUSTC_BOOTSTRAP=1 cargo fuzz run analyze -s none fuzz/seeds -- -max_total_time=120
+//!     RUSTC_BOOTSTRAP=1 cargo fuzz run analyze fuzz/corpus/analyze fuzz/seeds fixtures/verdicts -- -max_total_time=120
 
 #![no_main]
 

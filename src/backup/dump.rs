@@ -68,6 +68,31 @@ pub(crate) struct TempFile {
     pub(crate) keep: bool,
 }
 
+/// Makes a finished temporary dump a backup: renames it to `path`, then writes its sidecar
+/// atomically (without a sidecar it is no backup, so a failed write removes the dump again),
+/// then syncs the directory. Call under the database lock.
+pub(crate) fn publish(
+    temp: &mut TempFile,
+    path: &std::path::Path,
+    metadata: &Metadata,
+    what: &str,
+) -> Result<()> {
+    std::fs::rename(&temp.path, path)
+        .map_err(|e| backup_error(format!("cannot move the {what} into place: {e}")))?;
+    temp.keep = true;
+    let json = serde_json::to_vec_pretty(metadata).expect("metadata serializes");
+    if let Err(e) = fsutil::write_atomic(&catalog::sidecar_path(path), &json) {
+        let _ = std::fs::remove_file(path);
+        return Err(backup_error(format!(
+            "cannot write the backup's metadata: {e}"
+        )));
+    }
+    if let Some(dir) = path.parent() {
+        let _ = fsutil::sync_dir(dir);
+    }
+    Ok(())
+}
+
 impl TempFile {
     /// A new private temporary file in `db_dir` for the backup `name`, locked.
     pub(crate) fn create(db_dir: &std::path::Path, name: &str) -> Result<TempFile> {
@@ -243,17 +268,7 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
         offsite: None,
         sealed: None,
     };
-    std::fs::rename(&temp.path, &path)
-        .map_err(|e| backup_error(format!("cannot move the backup into place: {e}")))?;
-    temp.keep = true;
-    let json = serde_json::to_vec_pretty(&metadata).expect("metadata serializes");
-    if let Err(e) = fsutil::write_atomic(&catalog::sidecar_path(&path), &json) {
-        let _ = std::fs::remove_file(&path);
-        return Err(backup_error(format!(
-            "cannot write the backup's metadata: {e}"
-        )));
-    }
-    let _ = fsutil::sync_dir(&db_dir);
+    publish(&mut temp, &path, &metadata, "backup")?;
     retention::remove_stale_temps(&db_dir);
     let mut protected = request.protected.clone();
     protected.push(path.clone());

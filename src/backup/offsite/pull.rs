@@ -97,17 +97,7 @@ pub fn pull(
     });
     let _lock = retention::lock(&db_dir)
         .map_err(|e| backup_error(format!("cannot lock {}: {e}", db_dir.display())))?;
-    std::fs::rename(&temp.path, &path)
-        .map_err(|e| backup_error(format!("cannot move the download into place: {e}")))?;
-    temp.keep = true;
-    let json = serde_json::to_vec_pretty(&metadata).expect("metadata serializes");
-    if let Err(e) = fsutil::write_atomic(&catalog::sidecar_path(&path), &json) {
-        let _ = std::fs::remove_file(&path);
-        return Err(backup_error(format!(
-            "cannot write the backup's metadata: {e}"
-        )));
-    }
-    let _ = fsutil::sync_dir(&db_dir);
+    crate::backup::dump::publish(&mut temp, &path, &metadata, "download")?;
     Ok(Pulled {
         backup: Backup { path, metadata },
         downloaded: true,

@@ -19,3 +19,4 @@ pub mod plan;
 pub mod project;
 pub mod target;
 pub mod testdb;
+pub mod undo;

@@ -76,7 +76,7 @@ pub(crate) struct TempFile {
 pub(crate) fn publish(
     temp: &mut TempFile,
     path: &std::path::Path,
-    metadata: &Metadata,
+    metadata: &impl serde::Serialize,
     what: &str,
 ) -> Result<()> {
     std::fs::rename(&temp.path, path)

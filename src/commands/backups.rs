@@ -64,6 +64,13 @@ pub fn run(context: &Context, args: BackupsArgs) -> Result<Exit> {
         return remote(context, &settings, &args);
     }
     let mut backups = catalog::list_all(&settings.dir);
+    // Snapshots (kind `snapshot`, for `dbguard undo`) are listed with the backups.
+    backups.extend(
+        crate::undo::store::list_all(&settings)
+            .iter()
+            .map(crate::undo::snapshot::Snapshot::backup),
+    );
+    backups.sort_by_key(|b| std::cmp::Reverse(b.metadata.finished_at));
     if let Some(db) = &args.database {
         backups.retain(|b| &b.metadata.database == db);
     }

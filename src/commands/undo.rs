@@ -116,7 +116,11 @@ pub fn run(context: &Context, args: UndoArgs) -> Result<Exit> {
                 own = Some(p);
             }
             Err(e) => {
-                record("failed", Some(format!("snapshot failed: {}", e.message)), None);
+                record(
+                    "failed",
+                    Some(format!("snapshot failed: {}", e.message)),
+                    None,
+                );
                 return Err(Error {
                     message: format!("{} (nothing was undone)", e.message),
                     ..e

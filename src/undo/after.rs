@@ -75,7 +75,9 @@ pub fn record(settings: &Settings, target: &Target, protection: &Protection) -> 
         let mut reader = archive::Reader::new(snapshot::open(&snap.path, settings)?)
             .map_err(|e| fail(e.to_string()))?;
         while let Some(header) = reader.next_section().map_err(|e| fail(e.to_string()))? {
-            let index = header.split_once(' ').and_then(|(i, _)| i.parse::<usize>().ok());
+            let index = header
+                .split_once(' ')
+                .and_then(|(i, _)| i.parse::<usize>().ok());
             let Some(i) = index.filter(|i| updated.contains(i)) else {
                 std::io::copy(&mut reader.body(), &mut std::io::sink())
                     .map_err(|e| fail(e.to_string()))?;
@@ -97,7 +99,11 @@ pub fn record(settings: &Settings, target: &Target, protection: &Protection) -> 
                 let mut line = String::new();
                 loop {
                     line.clear();
-                    if lines.read_line(&mut line).map_err(|e| fail(e.to_string()))? == 0 {
+                    if lines
+                        .read_line(&mut line)
+                        .map_err(|e| fail(e.to_string()))?
+                        == 0
+                    {
                         break;
                     }
                     let fields: Vec<&str> = line.trim_end_matches('\n').split('\t').collect();
@@ -152,9 +158,7 @@ pub fn record(settings: &Settings, target: &Target, protection: &Protection) -> 
 fn open_after(path: &std::path::Path, settings: &Settings) -> std::io::Result<Box<dyn BufRead>> {
     let file = std::fs::File::open(path)?;
     let reader: Box<dyn Read> = Box::new(std::io::BufReader::new(file));
-    let encrypted = path
-        .to_string_lossy()
-        .contains(catalog::ENCRYPTED_SUFFIX);
+    let encrypted = path.to_string_lossy().contains(catalog::ENCRYPTED_SUFFIX);
     let stream: Box<dyn Read> = if encrypted {
         let identity = encryption::require_identity(settings.encryption.as_ref(), "to undo")
             .map_err(|e| std::io::Error::other(e.message))?;
@@ -182,7 +186,11 @@ pub fn write_put_back(
         .iter()
         .map(|c| format!("{} {}", quote_ident(&c.name), c.type_name))
         .collect();
-    let names: Vec<String> = object.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    let names: Vec<String> = object
+        .columns
+        .iter()
+        .map(|c| quote_ident(&c.name))
+        .collect();
     writeln!(
         out,
         "CREATE TEMP TABLE __dbguard_pre ({}) ON COMMIT DROP;",

@@ -62,7 +62,9 @@ impl Step {
             Action::SideTable(t) => format!("restore {what} into the side table {t}"),
             Action::AddColumn => format!("add back {what}, values matched by primary key"),
             Action::PutBackValues => {
-                format!("put back the old values of {what} where the command's values are still there")
+                format!(
+                    "put back the old values of {what} where the command's values are still there"
+                )
             }
             Action::Replace => format!("replace {what} with the saved rows"),
             Action::Conflict(why) => format!("CONFLICT: {what}: {why}"),
@@ -259,20 +261,16 @@ pub fn run(
                 "recreated {}: row count and content checksum match the snapshot",
                 step.object.describe()
             ),
-            Action::Reinsert => format!(
-                "re-inserted {}: row count verified",
-                step.object.describe()
-            ),
+            Action::Reinsert => {
+                format!("re-inserted {}: row count verified", step.object.describe())
+            }
             Action::SideTable(t) => format!(
                 "restored {} into {t}: row count verified; merge it yourself",
                 step.object.describe()
             ),
             Action::AddColumn => format!("added back {}", step.object.describe()),
             Action::PutBackValues => format!("put back {}", step.object.describe()),
-            Action::Replace => format!(
-                "replaced {}: row count verified",
-                step.object.describe()
-            ),
+            Action::Replace => format!("replaced {}: row count verified", step.object.describe()),
             Action::Conflict(_) | Action::Skip => continue,
         });
     }
@@ -304,7 +302,12 @@ fn explain(errors: &str) -> String {
     }
 }
 
-fn check_count(out: &mut dyn Write, table: &str, expected: &str, what: &str) -> std::io::Result<()> {
+fn check_count(
+    out: &mut dyn Write,
+    table: &str,
+    expected: &str,
+    what: &str,
+) -> std::io::Result<()> {
     writeln!(
         out,
         "DO $dbguard$ DECLARE dbguard_found bigint; BEGIN SELECT count(*) INTO dbguard_found FROM {table}; \
@@ -339,8 +342,7 @@ fn write_script<W: Write>(
     steps: &[Step],
 ) -> Result<()> {
     let io = |e: std::io::Error| backup_error(e.to_string());
-    let mut reader =
-        archive::Reader::new(snapshot::open(&snapshot.path, settings)?).map_err(io)?;
+    let mut reader = archive::Reader::new(snapshot::open(&snapshot.path, settings)?).map_err(io)?;
     writeln!(out, "SET client_min_messages = warning;").map_err(io)?;
     let mut index = 0usize;
     while let Some(header) = reader.next_section().map_err(io)? {
@@ -351,7 +353,14 @@ fn write_script<W: Write>(
         let Some(step) = steps.get(index) else {
             break;
         };
-        let written = write_step(&mut out, step, index, &mut reader.body(), snapshot, settings);
+        let written = write_step(
+            &mut out,
+            step,
+            index,
+            &mut reader.body(),
+            snapshot,
+            settings,
+        );
         index += 1;
         if let Err(e) = written {
             // psql stopped reading (it hit an error): its message says why.
@@ -474,7 +483,11 @@ fn write_step(
                 "CREATE TEMP TABLE __dbguard_column ({}) ON COMMIT DROP;",
                 column_defs(o)
             )?;
-            writeln!(out, "COPY __dbguard_column ({}) FROM stdin;", columns_list(o))?;
+            writeln!(
+                out,
+                "COPY __dbguard_column ({}) FROM stdin;",
+                columns_list(o)
+            )?;
             copy_data(out, body)?;
             let matches: Vec<String> = o
                 .key
@@ -532,7 +545,11 @@ pub fn sections(settings: &Settings, snapshot: &Snapshot) -> Result<Vec<String>>
 
 /// The target a snapshot was taken from: the configured database when it is the same one
 /// (it carries the password), else the snapshot's own host, port, user and database.
-pub fn target_of(snapshot: &Snapshot, configured: Option<Target>, env: &dyn crate::target::Env) -> Result<Target> {
+pub fn target_of(
+    snapshot: &Snapshot,
+    configured: Option<Target>,
+    env: &dyn crate::target::Env,
+) -> Result<Target> {
     let m = &snapshot.record.metadata;
     if let Some(t) = configured {
         if t.effective_dbname() == m.database && t.effective_port() == m.port {
@@ -545,11 +562,19 @@ pub fn target_of(snapshot: &Snapshot, configured: Option<Target>, env: &dyn crat
         String::new()
     };
     let url = if host.is_empty() {
-        format!("postgresql://{}@{}:{}/{}", m.user, m.host, m.port, m.database)
+        format!(
+            "postgresql://{}@{}:{}/{}",
+            m.user, m.host, m.port, m.database
+        )
     } else {
         format!("postgresql://{}@:{}/{}{host}", m.user, m.port, m.database)
     };
     Target::parse(&url)
         .map(|t| t.with_defaults(env))
-        .map_err(|e| Error::usage(format!("cannot connect to the snapshot's database: {}", e.message)))
+        .map_err(|e| {
+            Error::usage(format!(
+                "cannot connect to the snapshot's database: {}",
+                e.message
+            ))
+        })
 }

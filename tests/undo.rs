@@ -154,6 +154,21 @@ fn a_dropped_table_with_identity_fk_and_mixed_case_name_comes_back() {
     let last = audit.last().unwrap();
     assert_eq!(last["decision"], "undone");
     assert_eq!(last["backup"]["kind"], "snapshot");
+
+    // CASCADE also takes the views on the table and the foreign keys pointing at it.
+    cluster.execute(
+        &db,
+        "CREATE VIEW crm.emails AS SELECT email FROM users; CREATE VIEW crm.short AS SELECT * FROM crm.emails LIMIT 3",
+    );
+    let users = fingerprint(cluster, &db, "users");
+    let orders = fingerprint(cluster, &db, table);
+    run_sql(&project, cluster, &db, "DROP TABLE users CASCADE");
+    assert!(!exists(cluster, &db, "crm.short"));
+    assert_ne!(fingerprint(cluster, &db, table), orders, "the FK went");
+    undo(&project, &["--yes"]).code(0);
+    assert_eq!(fingerprint(cluster, &db, "users"), users);
+    assert_eq!(fingerprint(cluster, &db, table), orders);
+    assert_eq!(count(cluster, &db, "crm.short"), 3);
 }
 
 #[test]
@@ -162,6 +177,7 @@ fn truncated_rows_and_reset_sequences_come_back() {
     let db = new_db(cluster, "undo_truncate", SCHEMA);
     let project = Project::for_database(&cluster.url(&db), "");
     let before = fingerprint(cluster, &db, "users");
+    let orders = fingerprint(cluster, &db, "crm.\"Orders\"");
     let seq_before = query(cluster, &db, "SELECT last_value::text FROM users_id_seq");
 
     run_sql(
@@ -171,8 +187,20 @@ fn truncated_rows_and_reset_sequences_come_back() {
         "TRUNCATE users RESTART IDENTITY CASCADE",
     );
     assert_eq!(count(cluster, &db, "users"), 0);
+    assert_eq!(
+        count(cluster, &db, "crm.\"Orders\""),
+        0,
+        "CASCADE emptied it too"
+    );
     undo(&project, &["--yes"]).code(0);
     assert_eq!(fingerprint(cluster, &db, "users"), before);
+    assert_eq!(fingerprint(cluster, &db, "crm.\"Orders\""), orders);
+    let next = query(
+        cluster,
+        &db,
+        "INSERT INTO crm.\"Orders\" (user_id) VALUES (1) RETURNING id::text",
+    );
+    assert_eq!(next, ["121"], "the identity's value came back too");
     assert_eq!(
         query(cluster, &db, "SELECT last_value::text FROM users_id_seq"),
         seq_before

@@ -444,7 +444,7 @@ fn at_stake_text(plan: &Plan) -> String {
         .iter()
         .map(|w| match w {
             Wanted::Table { table, .. } => format!("table {table}"),
-            Wanted::TableData { table } => format!("the rows of {table}"),
+            Wanted::TableData { table, .. } => format!("the rows of {table}"),
             Wanted::Rows(s) => format!("the matching rows of {}", s.table),
             Wanted::Updated(s) => format!("the old values of the matching rows of {}", s.table),
             Wanted::Column { table, column } => format!("column {table}.{column}"),

@@ -97,6 +97,10 @@ pub struct Object {
     /// Views dumped with a dropped table (a CASCADE would drop them).
     #[serde(default)]
     pub dependents: Vec<String>,
+    /// Statements that complete a recreated table: the foreign keys of other tables that
+    /// pointed at it (a CASCADE drops them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_sql: Vec<String>,
     /// Uncompressed bytes of its section.
     pub bytes: u64,
 }

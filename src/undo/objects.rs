@@ -11,8 +11,9 @@ use crate::guard::impact::{self, Selection};
 pub enum Wanted {
     /// drop-table (CASCADE also takes the views on it).
     Table { table: String, cascade: bool },
-    /// truncate, delete-without-where.
-    TableData { table: String },
+    /// truncate, delete-without-where (TRUNCATE … CASCADE also empties the tables that
+    /// reference it).
+    TableData { table: String, cascade: bool },
     /// delete-with-where.
     Rows(Selection),
     /// update-with-where, update-without-where.
@@ -55,6 +56,8 @@ pub fn at_stake(plan: &Plan) -> Result<Vec<Wanted>, String> {
             },
             ("truncate" | "delete-without-where", Some(t)) => Wanted::TableData {
                 table: t.table.clone(),
+                cascade: f.rule == "truncate"
+                    && f.statement.to_ascii_uppercase().contains("CASCADE"),
             },
             ("delete-with-where", Some(_)) => Wanted::Rows(selection()?),
             ("update-with-where" | "update-without-where", Some(_)) => {

@@ -399,6 +399,9 @@ fn write_step(
         Action::Recreate => {
             std::io::copy(body, out)?;
             writeln!(out)?;
+            for statement in &o.after_sql {
+                writeln!(out, "{statement};")?;
+            }
             check_count(out, &table, &rows, &described)?;
             if let Some(sum) = &o.checksum {
                 writeln!(

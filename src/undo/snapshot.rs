@@ -99,8 +99,25 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Snapshot> {
         .query_one("SELECT pg_export_snapshot()", &[])
         .map_err(db_error("cannot export a snapshot"))?
         .get(0);
-    let mut objects = Vec::new();
+    // TRUNCATE … CASCADE empties every table that references the named one, too.
+    let mut wanted_all: Vec<Wanted> = Vec::new();
     for wanted in &request.wanted {
+        wanted_all.push(wanted.clone());
+        if let Wanted::TableData {
+            table,
+            cascade: true,
+        } = wanted
+        {
+            for referencing in referencing_tables(&mut tx, table)? {
+                wanted_all.push(Wanted::TableData {
+                    table: referencing,
+                    cascade: false,
+                });
+            }
+        }
+    }
+    let mut objects = Vec::new();
+    for wanted in &wanted_all {
         if let Some(object) = describe(&mut tx, wanted)? {
             objects.push((object, wanted));
         }
@@ -245,7 +262,7 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Snapshot> {
 fn describe(tx: &mut Transaction, wanted: &Wanted) -> Result<Option<Object>> {
     let (table, kind) = match wanted {
         Wanted::Table { table, .. } => (table.clone(), ObjectKind::Table),
-        Wanted::TableData { table } => (table.clone(), ObjectKind::TableData),
+        Wanted::TableData { table, .. } => (table.clone(), ObjectKind::TableData),
         Wanted::Rows(s) => (s.table.clone(), ObjectKind::Rows),
         Wanted::Updated(s) => (s.table.clone(), ObjectKind::UpdatedRows),
         Wanted::Column { table, .. } => (table.clone(), ObjectKind::Column),
@@ -261,7 +278,33 @@ fn describe(tx: &mut Transaction, wanted: &Wanted) -> Result<Option<Object>> {
     else {
         return Ok(None);
     };
-    let (schema, name, regclass): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+    let (schema, name, _): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+    // Definitions are read with only pg_catalog on the search path, so every name in them
+    // (types, sequences, referenced tables) comes out schema-qualified and means the same
+    // under any search_path at undo time (pg_dump's script sets it empty).
+    let search_path: String = tx
+        .query_one("SELECT current_setting('search_path')", &[])
+        .map_err(db_error("cannot read search_path"))?
+        .get(0);
+    tx.batch_execute("SET LOCAL search_path = pg_catalog")
+        .map_err(db_error("cannot set search_path"))?;
+    let described = describe_in(tx, wanted, kind, schema, name);
+    tx.execute(
+        "SELECT set_config('search_path', $1, true)",
+        &[&search_path],
+    )
+    .map_err(db_error("cannot reset search_path"))?;
+    described
+}
+
+fn describe_in(
+    tx: &mut Transaction,
+    wanted: &Wanted,
+    kind: ObjectKind,
+    schema: String,
+    name: String,
+) -> Result<Option<Object>> {
+    let regclass = format!("{}.{}", quote_ident(&schema), quote_ident(&name));
     let columns: Vec<ColumnType> = tx
         .query(
             "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
@@ -299,6 +342,7 @@ fn describe(tx: &mut Transaction, wanted: &Wanted) -> Result<Option<Object>> {
         sequences: Vec::new(),
         definition: None,
         dependents: Vec::new(),
+        after_sql: Vec::new(),
         bytes: 0,
     };
     match wanted {
@@ -307,6 +351,7 @@ fn describe(tx: &mut Transaction, wanted: &Wanted) -> Result<Option<Object>> {
             object.rows = count(tx, &regclass)?;
             if *cascade {
                 object.dependents = dependent_views(tx, &regclass)?;
+                object.after_sql = referencing_foreign_keys(tx, &regclass)?;
             }
             object.columns.clear();
         }
@@ -416,6 +461,44 @@ fn sequences(tx: &mut Transaction, regclass: &str) -> Result<Vec<SequenceValue>>
         });
     }
     Ok(values)
+}
+
+/// Tables whose foreign keys reference `table`, directly or through others, parents first.
+fn referencing_tables(tx: &mut Transaction, table: &str) -> Result<Vec<String>> {
+    Ok(tx
+        .query(
+            "WITH RECURSIVE refs(oid, depth) AS ( \
+               SELECT conrelid, 1 FROM pg_constraint WHERE contype = 'f' \
+               AND confrelid = to_regclass($1) AND conrelid <> confrelid \
+             UNION \
+               SELECT c.conrelid, r.depth + 1 FROM refs r JOIN pg_constraint c \
+               ON c.contype = 'f' AND c.confrelid = r.oid AND c.conrelid <> c.confrelid \
+               WHERE r.depth < 16) \
+             SELECT oid::regclass::text FROM refs GROUP BY oid ORDER BY min(depth), 1",
+            &[&table],
+        )
+        .map_err(db_error("cannot list the referencing tables"))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// `ALTER TABLE … ADD CONSTRAINT` for the foreign keys of other tables that point at
+/// `regclass` (DROP TABLE … CASCADE drops them).
+fn referencing_foreign_keys(tx: &mut Transaction, regclass: &str) -> Result<Vec<String>> {
+    Ok(tx
+        .query(
+            "SELECT format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname, \
+             pg_get_constraintdef(oid)) FROM pg_constraint WHERE contype = 'f' \
+             AND confrelid = $1::text::regclass AND conrelid <> confrelid ORDER BY 1",
+            &[&regclass],
+        )
+        .map_err(db_error(
+            "cannot list the foreign keys pointing at the table",
+        ))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
 }
 
 fn dependent_views(tx: &mut Transaction, regclass: &str) -> Result<Vec<String>> {

@@ -328,6 +328,51 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_protects_data_loss_without_a_fresh_backup() {
+        let mut f = facts(Some(Severity::DataLoss));
+        f.cover = Cover::Snapshot;
+        let yes = Flags { yes: true, ..CI };
+        assert_eq!(
+            decide(&f, yes),
+            Decision::Proceed {
+                backup: BackupStep::Snapshot,
+                confirm: Confirm::None
+            }
+        );
+        assert_eq!(
+            decide(&f, TTY),
+            Decision::Proceed {
+                backup: BackupStep::Snapshot,
+                confirm: Confirm::TypeName("app_dev".into())
+            }
+        );
+        // Still a confirmation: without a terminal or --yes, refused.
+        assert!(matches!(decide(&f, CI), Decision::Refuse { .. }));
+    }
+
+    #[test]
+    fn risky_updates_with_rows_are_still_snapshotted() {
+        let mut f = facts(Some(Severity::Risky));
+        f.cover = Cover::Snapshot;
+        f.snapshot_risky = true;
+        assert_eq!(
+            decide(&f, TTY),
+            Decision::Proceed {
+                backup: BackupStep::Snapshot,
+                confirm: Confirm::YesNo
+            }
+        );
+        f.snapshot_risky = false;
+        assert_eq!(
+            decide(&f, Flags { yes: true, ..CI }),
+            Decision::Proceed {
+                backup: BackupStep::None,
+                confirm: Confirm::None
+            }
+        );
+    }
+
+    #[test]
     fn blocked_commands_are_refused_whatever_the_flags() {
         let mut f = facts(None);
         f.blocked = Some("tests point at the dev database".into());

@@ -383,6 +383,29 @@ fn updated_rows_get_their_old_values_back_where_the_command_wrote_them() {
         query(cluster, &db, "SELECT note FROM users WHERE id = 7"),
         ["mine"]
     );
+    let wiped = |cluster: &PgCluster| {
+        query(
+            cluster,
+            &db,
+            "SELECT count(*)::text FROM users WHERE note = 'wiped'",
+        )
+    };
+    assert_eq!(wiped(cluster), ["0"]);
+
+    // The undo saved what it overwrote: undoing the undo brings the command's values back.
+    let listed = undo(&project, &["--list", "--json"]).code(0).json();
+    assert!(
+        listed[0]["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("dbguard undo"),
+        "{listed:?}"
+    );
+    let first = listed[1]["id"].as_str().unwrap().to_string();
+    undo(&project, &["--yes"]).code(0);
+    assert_eq!(wiped(cluster), ["119"]);
+    undo(&project, &["--yes", &first]).code(0);
+    assert_eq!(wiped(cluster), ["0"]);
     cluster.execute(&db, "UPDATE users SET note = NULL WHERE id = 7");
     assert_eq!(fingerprint(cluster, &db, "users"), before);
 

@@ -98,13 +98,19 @@ pub fn run(context: &Context, args: UndoArgs) -> Result<Exit> {
     confirm(&database, args.yes)?;
 
     // Undo is protected too: what it overwrites is saved first, so it can be undone.
-    let overwritten: Vec<Wanted> = steps
-        .iter()
-        .filter_map(|s| match s.action {
-            Action::Replace => Some(Wanted::VersionTable),
-            _ => None,
-        })
-        .collect();
+    let mut overwritten: Vec<Wanted> = Vec::new();
+    for (index, step) in steps.iter().enumerate() {
+        match step.action {
+            Action::Replace => overwritten.push(Wanted::VersionTable),
+            Action::PutBackValues => overwritten.push(Wanted::Updated(undo::after::current_rows(
+                &settings.backup,
+                &snapshot.path,
+                index,
+                &step.object,
+            )?)),
+            _ => {}
+        }
+    }
     let command = format!("dbguard undo {}", info.id);
     let mut own: Option<Protection> = None;
     if !overwritten.is_empty() {
@@ -142,6 +148,12 @@ pub fn run(context: &Context, args: UndoArgs) -> Result<Exit> {
     );
     match restore::run(&settings.backup, &target, &snapshot, &steps) {
         Ok(outcome) => {
+            // So that undoing this undo finds the values it wrote.
+            if let Some(p) = &own {
+                if let Err(e) = undo::after::record(&settings.backup, &target, p) {
+                    eprintln!("warning: {}", e.message);
+                }
+            }
             let mut done = snapshot.clone();
             done.record.snapshot.undone_at = Some(chrono::Utc::now());
             let _ = store::update(&done);

@@ -243,3 +243,119 @@ pub fn write_put_back(
     writeln!(out, "DROP TABLE __dbguard_pre, __dbguard_post;")?;
     Ok(())
 }
+
+/// One COPY text field as an SQL literal of `type_name` (`\N` is NULL).
+pub fn copy_field_literal(field: &str, type_name: &str) -> String {
+    if field == "\\N" {
+        return "NULL".into();
+    }
+    let mut out = String::new();
+    let mut chars = field.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('v') => out.push('\u{b}'),
+            Some(d @ '0'..='7') => {
+                let mut value = d.to_digit(8).unwrap_or(0);
+                for _ in 0..2 {
+                    match chars.peek().and_then(|c| c.to_digit(8)) {
+                        Some(v) => {
+                            value = value * 8 + v;
+                            chars.next();
+                        }
+                        None => break,
+                    }
+                }
+                out.push(char::from_u32(value).unwrap_or('\u{fffd}'));
+            }
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    format!("{}::{type_name}", super::model::quote_literal(&out))
+}
+
+/// The rows of `object` (an updated-rows pre-image) as they are now, by key: what an undo
+/// of it overwrites. Reads the keys from the snapshot's section.
+pub fn current_rows(
+    settings: &Settings,
+    snapshot_path: &std::path::Path,
+    index: usize,
+    object: &Object,
+) -> Result<crate::guard::impact::Selection> {
+    let fail = |e: String| backup_error(format!("cannot read the snapshot's keys: {e}"));
+    let positions = key_positions(object);
+    let mut reader = archive::Reader::new(snapshot::open(snapshot_path, settings)?)
+        .map_err(|e| fail(e.to_string()))?;
+    let mut tuples = Vec::new();
+    while let Some(header) = reader.next_section().map_err(|e| fail(e.to_string()))? {
+        if !header.starts_with(&format!("{index} ")) {
+            std::io::copy(&mut reader.body(), &mut std::io::sink())
+                .map_err(|e| fail(e.to_string()))?;
+            continue;
+        }
+        let lines = std::io::BufReader::new(reader.body());
+        for line in lines.lines() {
+            let line = line.map_err(|e| fail(e.to_string()))?;
+            let fields: Vec<&str> = line.split('\t').collect();
+            let literals: Vec<String> = positions
+                .iter()
+                .map(|&p| {
+                    copy_field_literal(
+                        fields.get(p).copied().unwrap_or("\\N"),
+                        &object.columns[p].type_name,
+                    )
+                })
+                .collect();
+            tuples.push(format!("({})", literals.join(", ")));
+        }
+    }
+    let keys: Vec<String> = object
+        .key
+        .iter()
+        .map(|k| format!("t.{}", quote_ident(k)))
+        .collect();
+    let from_where = if tuples.is_empty() {
+        format!("FROM {} AS t WHERE false", object.qualified())
+    } else {
+        format!(
+            "FROM {} AS t WHERE ({}) IN (VALUES {})",
+            object.qualified(),
+            keys.join(", "),
+            tuples.join(", ")
+        )
+    };
+    Ok(crate::guard::impact::Selection {
+        table: object.qualified(),
+        qualifier: "t".into(),
+        from_where,
+        functions: Vec::new(),
+        is_delete: false,
+        has_where: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_fields_become_literals() {
+        assert_eq!(copy_field_literal("\\N", "text"), "NULL");
+        assert_eq!(copy_field_literal("it's", "text"), "'it''s'::text");
+        assert_eq!(
+            copy_field_literal("a\\tb\\\\c\\n", "text"),
+            "'a\tb\\c\n'::text"
+        );
+        assert_eq!(copy_field_literal("\\101", "text"), "'A'::text");
+        assert_eq!(copy_field_literal("42", "integer"), "'42'::integer");
+    }
+}

@@ -667,3 +667,45 @@ fn an_alembic_downgrade_dropping_a_column_is_undone_with_alembic_version() {
     alembic(&["upgrade", "head"]);
     assert_eq!(version(), ["b0002"]);
 }
+
+#[test]
+fn snapshots_are_encrypted_with_encryption_and_still_undo() {
+    let cluster = PgCluster::shared();
+    let db = new_db(cluster, "undo_encrypted", SCHEMA);
+    let project = Project::for_database(&cluster.url(&db), "");
+    let key = project.path().join("key.txt");
+    let done = dbguard(&["keygen", "-o", key.to_str().unwrap()])
+        .cwd(project.path())
+        .run()
+        .code(0);
+    let recipient = done
+        .stdout
+        .split_whitespace()
+        .chain(done.stderr.split_whitespace())
+        .find(|w| w.starts_with("age1"))
+        .unwrap()
+        .to_string();
+    let config = std::fs::read_to_string(project.path().join("dbguard.toml")).unwrap();
+    std::fs::write(
+        project.path().join("dbguard.toml"),
+        format!(
+            "{config}\n[encryption]\nrecipients = [\"{recipient}\"]\nidentity_file = \"key.txt\"\n"
+        ),
+    )
+    .unwrap();
+    let before = fingerprint(cluster, &db, "users");
+    run_sql(
+        &project,
+        cluster,
+        &db,
+        "DELETE FROM users WHERE id > 150",
+    );
+    let listed = undo(&project, &["--list", "--json"]).code(0).json();
+    let path = listed[0]["path"].as_str().unwrap().to_string();
+    assert!(path.ends_with(".dump.zst.age"), "{path}");
+    assert_eq!(listed[0]["encrypted"], true);
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.starts_with(b"age-encryption.org/v1"));
+    undo(&project, &["--yes"]).code(0);
+    assert_eq!(fingerprint(cluster, &db, "users"), before);
+}

@@ -534,18 +534,6 @@ fn write_step(
     Ok(())
 }
 
-/// Reads a snapshot's sections into the caller (`undo --dry-run` uses it to count).
-pub fn sections(settings: &Settings, snapshot: &Snapshot) -> Result<Vec<String>> {
-    let io = |e: std::io::Error| backup_error(e.to_string());
-    let mut reader = archive::Reader::new(snapshot::open(&snapshot.path, settings)?).map_err(io)?;
-    let mut headers = Vec::new();
-    while let Some(h) = reader.next_section().map_err(io)? {
-        std::io::copy(&mut reader.body(), &mut std::io::sink()).map_err(io)?;
-        headers.push(h);
-    }
-    Ok(headers)
-}
-
 /// The target a snapshot was taken from: the configured database when it is the same one
 /// (it carries the password), else the snapshot's own host, port, user and database.
 pub fn target_of(

@@ -703,10 +703,16 @@ impl Write for LineCounter<'_> {
 
 /// Opens a stored snapshot for reading: checks nothing yet, decrypts when encrypted.
 pub fn open(path: &Path, settings: &Settings) -> Result<Box<dyn BufRead>> {
+    let encrypted = path.to_string_lossy().ends_with(catalog::ENCRYPTED_SUFFIX);
+    open_as(path, settings, encrypted)
+}
+
+/// [`open`] for a file whose name does not tell (the temporary file being verified).
+fn open_as(path: &Path, settings: &Settings, encrypted: bool) -> Result<Box<dyn BufRead>> {
     let file = std::fs::File::open(path)
         .map_err(|e| backup_error(format!("cannot open {}: {e}", path.display())))?;
     let reader: Box<dyn Read> = Box::new(std::io::BufReader::with_capacity(1 << 20, file));
-    let stream: Box<dyn Read> = if path.to_string_lossy().ends_with(catalog::ENCRYPTED_SUFFIX) {
+    let stream: Box<dyn Read> = if encrypted {
         let identity = encryption::require_identity(
             settings.encryption.as_ref(),
             "to read an encrypted snapshot",
@@ -750,7 +756,8 @@ fn read_back(
         )));
     }
     let corrupt = |e: std::io::Error| backup_error(format!("{} is corrupt: {e}", path.display()));
-    let mut reader = archive::Reader::new(open(path, settings)?).map_err(corrupt)?;
+    let encrypted = settings.encryption.is_some();
+    let mut reader = archive::Reader::new(open_as(path, settings, encrypted)?).map_err(corrupt)?;
     let mut checked = 0;
     while let Some(header) = reader.next_section().map_err(corrupt)? {
         if header == "manifest" {

@@ -694,12 +694,7 @@ fn snapshots_are_encrypted_with_encryption_and_still_undo() {
     )
     .unwrap();
     let before = fingerprint(cluster, &db, "users");
-    run_sql(
-        &project,
-        cluster,
-        &db,
-        "DELETE FROM users WHERE id > 150",
-    );
+    run_sql(&project, cluster, &db, "DELETE FROM users WHERE id > 150");
     let listed = undo(&project, &["--list", "--json"]).code(0).json();
     let path = listed[0]["path"].as_str().unwrap().to_string();
     assert!(path.ends_with(".dump.zst.age"), "{path}");
@@ -708,4 +703,27 @@ fn snapshots_are_encrypted_with_encryption_and_still_undo() {
     assert!(bytes.starts_with(b"age-encryption.org/v1"));
     undo(&project, &["--yes"]).code(0);
     assert_eq!(fingerprint(cluster, &db, "users"), before);
+}
+
+#[test]
+fn a_table_never_analysed_gets_a_bounded_count() {
+    let cluster = PgCluster::shared();
+    let db = new_db(
+        cluster,
+        "undo_bounded",
+        "CREATE TABLE big (a int) WITH (autovacuum_enabled = false);
+         INSERT INTO big SELECT generate_series(1, 20000);
+         CREATE TABLE few (a int) WITH (autovacuum_enabled = false);
+         INSERT INTO few SELECT generate_series(1, 42);",
+    );
+    let project = Project::for_database(&cluster.url(&db), "");
+    let plan = |sql: &str| {
+        dbguard(&["plan", "--", &psql(cluster), &cluster.url(&db), "-c", sql])
+            .cwd(project.path())
+            .run()
+            .code(0)
+    };
+    plan("TRUNCATE big").stdout_has("(≥ 10,000 rows at stake)");
+    plan("TRUNCATE few").stdout_has("(42 rows at stake)");
+    plan("DELETE FROM big WHERE a <= 5").stdout_has("deletes 5 of ≥ 10,000 rows of big");
 }

@@ -8,6 +8,8 @@
 //! closed); an `UPDATE` is data loss from `[guard] bulk_rows` rows, risky below. `dbguard
 //! check` (no database) keeps the rules' static severities.
 
+use std::time::Duration;
+
 use postgres::Client;
 
 use super::impact::{self, Counted};
@@ -108,7 +110,7 @@ pub fn weigh(plan: &mut Plan, client: &mut Client, settings: &GuardSettings) -> 
         if finding.severity == Severity::Info {
             continue;
         }
-        match stake(client, finding) {
+        match stake(client, finding, settings.count_timeout) {
             Stake::Nothing(why) => {
                 finding.severity = Severity::Info;
                 finding.message = format!("{} — no data at stake: {why}", finding.message);
@@ -130,7 +132,7 @@ pub fn weigh(plan: &mut Plan, client: &mut Client, settings: &GuardSettings) -> 
     None
 }
 
-fn stake(client: &mut Client, finding: &Finding) -> Stake {
+fn stake(client: &mut Client, finding: &Finding, timeout: Duration) -> Stake {
     let Some(target) = &finding.target else {
         return Stake::Unknown;
     };
@@ -188,15 +190,18 @@ fn stake(client: &mut Client, finding: &Finding) -> Stake {
             Stake::Rows(format!("~{} rows at stake", group_digits(estimate)))
         }
         // Never analysed (reltuples = -1): a bounded count instead of no number.
-        Some(true) => Stake::Rows(format!("{} at stake", bounded_rows(client, &table))),
+        Some(true) => Stake::Rows(format!(
+            "{} at stake",
+            bounded_rows(client, &table, timeout)
+        )),
         None => Stake::Unknown,
     }
 }
 
 /// How many rows a count capped at 10,000 found: "42 rows", "≥ 10,000 rows".
-fn bounded_rows(client: &mut Client, table: &str) -> String {
+fn bounded_rows(client: &mut Client, table: &str, timeout: Duration) -> String {
     const LIMIT: i64 = 10_000;
-    match impact::bounded_count(client, table, LIMIT, std::time::Duration::from_secs(3)) {
+    match impact::bounded_count(client, table, LIMIT, timeout) {
         Some((n, true)) => format!("≥ {} rows", group_digits(n)),
         Some((n, false)) => format!("{} row{}", group_digits(n), if n == 1 { "" } else { "s" }),
         None => "rows".into(),
@@ -204,7 +209,7 @@ fn bounded_rows(client: &mut Client, table: &str) -> String {
 }
 
 /// The size of a table for "990 of ~1,000 rows": the planner's estimate, or a bounded count.
-fn table_size(client: &mut Client, table: &str) -> Option<String> {
+fn table_size(client: &mut Client, table: &str, timeout: Duration) -> Option<String> {
     let row = client
         .query_opt(
             "SELECT c.oid::regclass::text, c.reltuples::bigint FROM pg_class c WHERE c.oid = to_regclass($1)",
@@ -215,7 +220,7 @@ fn table_size(client: &mut Client, table: &str) -> Option<String> {
     if estimate > 0 {
         return Some(format!("~{}", group_digits(estimate)));
     }
-    match impact::bounded_count(client, &name, 10_000, std::time::Duration::from_secs(3))? {
+    match impact::bounded_count(client, &name, 10_000, timeout)? {
         (n, true) => Some(format!("≥ {}", group_digits(n))),
         (n, false) => Some(group_digits(n)),
     }
@@ -290,7 +295,7 @@ fn count_finding(
                 Severity::Risky
             };
             let verb = if is_delete { "deletes" } else { "updates" };
-            let of = match table_size(client, &target.table) {
+            let of = match table_size(client, &target.table, settings.count_timeout) {
                 Some(size) => format!(" of {size}"),
                 None => String::new(),
             };

@@ -234,10 +234,12 @@ pub fn write_put_back(
         let source: Vec<String> = values.iter().map(|v| format!("p.{v}")).collect();
         writeln!(
             out,
-            "UPDATE {table} AS t SET ({}) = ROW({}) FROM __dbguard_pre p JOIN __dbguard_post q ON {pk_pq} \
-             WHERE {pk_tp} AND md5(t::text) = q.digest;",
+            "WITH put AS (UPDATE {table} AS t SET ({}) = ROW({}) FROM __dbguard_pre p \
+             JOIN __dbguard_post q ON {pk_pq} WHERE {pk_tp} AND md5(t::text) = q.digest RETURNING 1) \
+             SELECT 'dbguard: ' || count(*) || ' rows of {} got their old values back' FROM put;",
             values.join(", "),
-            source.join(", ")
+            source.join(", "),
+            table.replace('\'', "''")
         )?;
     }
     writeln!(out, "DROP TABLE __dbguard_pre, __dbguard_post;")?;

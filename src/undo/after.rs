@@ -137,7 +137,9 @@ pub fn record(settings: &Settings, target: &Target, protection: &Protection) -> 
                     break;
                 }
                 rows += buf[..n].iter().filter(|&&b| b == b'\n').count() as i64;
-                section.write_all(&buf[..n]).map_err(|e| fail(e.to_string()))?;
+                section
+                    .write_all(&buf[..n])
+                    .map_err(|e| fail(e.to_string()))?;
             }
             section.end().map_err(|e| fail(e.to_string()))?;
             drop(out);

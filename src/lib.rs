@@ -17,5 +17,6 @@ pub mod init;
 pub mod output;
 pub mod plan;
 pub mod project;
+pub mod proxy;
 pub mod target;
 pub mod testdb;

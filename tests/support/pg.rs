@@ -145,6 +145,34 @@ impl PgCluster {
             .unwrap_or_else(|e| panic!("SQL failed in database {db}: {}\n{sql}", describe(&e)));
     }
 
+    /// Creates a login role that must authenticate with SCRAM-SHA-256 over TCP (a pg_hba line
+    /// for it alone, ahead of the cluster's `trust` lines, then a reload).
+    pub fn add_scram_user(&self, user: &str, password: &str) {
+        let mut client = self.client("postgres");
+        client
+            .batch_execute(&format!(
+                "SET password_encryption = 'scram-sha-256'; CREATE ROLE {} LOGIN SUPERUSER PASSWORD '{}'",
+                quote_ident(user),
+                password.replace('\'', "''")
+            ))
+            .unwrap_or_else(|e| panic!("cannot create role {user}: {}", describe(&e)));
+        let hba = self.dir.join("data/pg_hba.conf");
+        let old = fs::read_to_string(&hba).expect("pg_hba.conf");
+        let line = format!("host all {} {HOST}/32 scram-sha-256\n", quote_ident(user));
+        fs::write(&hba, format!("{line}{old}")).expect("write pg_hba.conf");
+        client
+            .batch_execute("SELECT pg_reload_conf()")
+            .expect("reload");
+        // The reload is asynchronous: wait until the rule applies.
+        let deadline = Instant::now() + START_TIMEOUT;
+        while Client::connect(&format!("postgresql://{user}@{HOST}:{}/postgres", self.port), NoTls)
+            .is_ok()
+        {
+            assert!(Instant::now() < deadline, "pg_hba.conf was not reloaded");
+            sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Stops the server and removes its directory; waits until both are done.
     /// Idempotent. For tests that need the server to disappear; `Drop` calls it too.
     pub fn stop(&self) {

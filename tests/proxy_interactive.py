@@ -1,0 +1,31 @@
+"""`dbguard psql` on a pseudo-terminal (driven by tests/proxy.rs): DELETE FROM users is
+declined at the prompt (the session goes on, the rows stay), then confirmed."""
+
+import sys
+
+import pexpect
+
+dbguard, db = sys.argv[1:]
+child = pexpect.spawn(dbguard, ["psql", "-X"], encoding="utf-8", timeout=30,
+                      env={"PATH": __import__("os").environ["PATH"], "TERM": "dumb"})
+prompt = f"{db}=# "
+child.expect_exact(prompt)
+child.sendline("DELETE FROM users;")
+child.expect_exact("deletes every row of users")
+child.expect_exact("Type the database name to run it: ")
+child.sendline("no")
+child.expect_exact("not confirmed")
+child.expect_exact(prompt)
+child.sendline("SELECT count(*) AS n FROM users;")
+child.expect(r"\n\s+3\s*\r?\n")
+child.expect_exact(prompt)
+child.sendline("DELETE FROM users;")
+child.expect_exact("Type the database name to run it: ")
+child.sendline(db)
+child.expect_exact("DELETE 3")
+child.expect_exact(prompt)
+child.sendline("\\q")
+child.expect(pexpect.EOF)
+child.close()
+assert child.exitstatus == 0, child.exitstatus
+print("ok")

@@ -229,7 +229,8 @@ mod tests {
         for m in [marker_query(), marker_bind()] {
             assert_eq!(message_size(&m, 0), m.len());
         }
-        let mut f = Fields::new(&marker_bind()[5..]);
+        let bind = marker_bind();
+        let mut f = Fields::new(&bind[5..]);
         assert_eq!(f.cstr(), Some(&b""[..]));
         assert_eq!(f.cstr(), Some(MARKER.as_bytes()));
         assert_eq!(f.i16(), Some(0));

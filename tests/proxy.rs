@@ -110,14 +110,25 @@ SELECT count(*) FROM t;
 SHOW standard_conforming_strings;
 SELECT * FROM missing_table;
 ";
-    let direct = format!("host=127.0.0.1 port={} dbname={db} user=postgres", cluster.port());
+    let direct = format!(
+        "host=127.0.0.1 port={} dbname={db} user=postgres",
+        cluster.port()
+    );
     let a = psql(cluster, &direct, &["-f", "-"], Some(script));
-    let b = psql(cluster, &proxy.conninfo(&db, "postgres"), &["-f", "-"], Some(script));
+    let b = psql(
+        cluster,
+        &proxy.conninfo(&db, "postgres"),
+        &["-f", "-"],
+        Some(script),
+    );
     assert!(text(&a.stdout).contains("hello") || text(&a.stderr).contains("hello"));
     assert_eq!(text(&a.stdout), text(&b.stdout));
     assert_eq!(text(&a.stderr), text(&b.stderr));
     assert_eq!(a.status.code(), b.status.code());
-    assert!(decisions(&project).is_empty(), "safe statements are not audited");
+    assert!(
+        decisions(&project).is_empty(),
+        "safe statements are not audited"
+    );
 }
 
 #[test]
@@ -134,7 +145,11 @@ fn destructive_statements_are_blocked_and_an_allow_annotation_lets_one_through()
         assert!(err.contains("dbguard refused"), "{err}");
         assert!(err.contains("it would destroy data in"), "{err}");
         assert!(err.contains("HINT:  add /* dbguard:allow"), "{err}");
-        assert_eq!(count(cluster, &db, "users"), 3, "{statement} changed the table");
+        assert_eq!(
+            count(cluster, &db, "users"),
+            3,
+            "{statement} changed the table"
+        );
     }
     // SQLSTATE 42501, and the session goes on.
     let out = psql(
@@ -143,10 +158,23 @@ fn destructive_statements_are_blocked_and_an_allow_annotation_lets_one_through()
         &["-v", "VERBOSITY=verbose"],
         Some("\\set VERBOSITY verbose\nTRUNCATE users;\nSELECT count(*) AS left FROM users;\n"),
     );
-    assert!(text(&out.stderr).contains("ERROR:  42501"), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("3\n(1 row)"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("ERROR:  42501"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("3\n(1 row)"),
+        "{}",
+        text(&out.stdout)
+    );
     // Several statements in one Query: refused as a whole.
-    let out = psql(cluster, &conninfo, &["-c", "SELECT 1; DELETE FROM users"], None);
+    let out = psql(
+        cluster,
+        &conninfo,
+        &["-c", "SELECT 1; DELETE FROM users"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(count(cluster, &db, "users"), 3);
 
@@ -157,7 +185,10 @@ fn destructive_statements_are_blocked_and_an_allow_annotation_lets_one_through()
     let audit = decisions(&project);
     let refused = audit.iter().filter(|(d, _)| d == "refused").count();
     assert_eq!(refused, 5, "{audit:?}");
-    assert!(audit.contains(&("refused".into(), "DROP TABLE users".into())), "{audit:?}");
+    assert!(
+        audit.contains(&("refused".into(), "DROP TABLE users".into())),
+        "{audit:?}"
+    );
     let last = project.audit().pop().unwrap();
     assert_eq!(last["decision"], "allowed");
     assert!(last["reason"].as_str().unwrap().contains("fixtures reload"));
@@ -170,7 +201,12 @@ fn snapshot_mode_protects_then_runs() {
     let db = database(cluster, "proxy_snapshot");
     let project = Project::for_database(&cluster.url(&db), "");
     let proxy = Proxy::start(project.path(), &cluster.url(&db), "snapshot");
-    let out = psql(cluster, &proxy.conninfo(&db, "postgres"), &["-c", "DELETE FROM users"], None);
+    let out = psql(
+        cluster,
+        &proxy.conninfo(&db, "postgres"),
+        &["-c", "DELETE FROM users"],
+        None,
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), "DELETE 3");
     assert_eq!(count(cluster, &db, "users"), 0);
@@ -212,7 +248,11 @@ fn scram_authentication_is_relayed() {
     cluster.add_scram_user("scram_user", "s3cret pass");
     let project = Project::for_database(&cluster.url(&db), "");
     let proxy = Proxy::start(project.path(), &cluster.url(&db), "block");
-    python("scram", &proxy.conninfo(&db, "scram_user"), &["s3cret pass"]);
+    python(
+        "scram",
+        &proxy.conninfo(&db, "scram_user"),
+        &["s3cret pass"],
+    );
 }
 
 #[test]
@@ -222,7 +262,12 @@ fn replication_connections_are_refused_and_a_vanished_client_stops_its_query() {
     let project = Project::for_database(&cluster.url(&db), "");
     let mut proxy = Proxy::start(project.path(), &cluster.url(&db), "block");
     let conninfo = proxy.conninfo(&db, "postgres");
-    let out = psql(cluster, &format!("{conninfo} replication=database"), &["-c", "IDENTIFY_SYSTEM"], None);
+    let out = psql(
+        cluster,
+        &format!("{conninfo} replication=database"),
+        &["-c", "IDENTIFY_SYSTEM"],
+        None,
+    );
     assert!(
         text(&out.stderr).contains("does not relay replication connections"),
         "{}",
@@ -255,7 +300,10 @@ fn replication_connections_are_refused_and_a_vanished_client_stops_its_query() {
     child.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while running(cluster) > 0 {
-        assert!(Instant::now() < deadline, "the query of the vanished client still runs");
+        assert!(
+            Instant::now() < deadline,
+            "the query of the vanished client still runs"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 
@@ -268,7 +316,12 @@ fn replication_connections_are_refused_and_a_vanished_client_stops_its_query() {
     );
     let err = text(&out.stderr);
     assert!(err.contains("terminating connection"), "{err}");
-    let out = psql(cluster, &conninfo, &["-Atc", "SELECT count(*) FROM users"], None);
+    let out = psql(
+        cluster,
+        &conninfo,
+        &["-Atc", "SELECT count(*) FROM users"],
+        None,
+    );
     assert_eq!(text(&out.stdout).trim(), "3");
     assert!(proxy.alive());
 }
@@ -282,12 +335,101 @@ fn an_unreachable_server_is_a_clean_error_and_the_proxy_keeps_serving() {
     let mut proxy = Proxy::start(project.path(), &url, "block");
     let cluster = PgCluster::shared();
     for _ in 0..2 {
-        let out = psql(cluster, &proxy.conninfo("postgres", "postgres"), &["-c", "SELECT 1"], None);
+        let out = psql(
+            cluster,
+            &proxy.conninfo("postgres", "postgres"),
+            &["-c", "SELECT 1"],
+            None,
+        );
         let err = text(&out.stderr);
-        assert!(err.contains("dbguard proxy cannot reach the server"), "{err}");
+        assert!(
+            err.contains("dbguard proxy cannot reach the server"),
+            "{err}"
+        );
         assert_eq!(out.status.code(), Some(2));
     }
     assert!(proxy.alive());
+}
+
+#[test]
+fn the_proxy_reaches_the_server_with_tls_when_sslmode_asks_for_it() {
+    let cluster = PgCluster::start();
+    let cert = cluster.enable_ssl();
+    let cert = cert.display();
+    let base = format!(
+        "postgresql://postgres@127.0.0.1:{}/postgres",
+        cluster.port()
+    );
+    let project = Project::for_database(&base, "");
+    let ssl_query = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+    for (params, ssl) in [
+        ("sslmode=disable".to_string(), "f"),
+        ("sslmode=require".to_string(), "t"),
+        (format!("sslmode=verify-full&sslrootcert={cert}"), "t"),
+        (format!("sslmode=verify-ca&sslrootcert={cert}"), "t"),
+    ] {
+        let proxy = Proxy::start(project.path(), &format!("{base}?{params}"), "block");
+        let out = psql(
+            &cluster,
+            &proxy.conninfo("postgres", "postgres"),
+            &["-Atc", ssl_query],
+            None,
+        );
+        assert_eq!(
+            text(&out.stdout).trim(),
+            ssl,
+            "{params}: {}",
+            text(&out.stderr)
+        );
+        // Big results and COPY over TLS, in both directions.
+        let out = psql(
+            &cluster,
+            &proxy.conninfo("postgres", "postgres"),
+            &["-At"],
+            Some("CREATE TEMP TABLE big AS SELECT g, repeat('x', 500) AS pad FROM generate_series(1, 20000) g;\nSELECT sum(length(pad)) FROM big;\n"),
+        );
+        assert_eq!(
+            text(&out.stdout).trim(),
+            "SELECT 20000\n10000000",
+            "{params}: {}",
+            text(&out.stderr)
+        );
+    }
+    // A certificate that does not lead to the given root is refused.
+    let other = tempfile::NamedTempFile::new().unwrap();
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=other",
+        ])
+        .args(["-keyout", "/dev/null", "-out"])
+        .arg(other.path())
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let url = format!(
+        "{base}?sslmode=verify-full&sslrootcert={}",
+        other.path().display()
+    );
+    let proxy = Proxy::start(project.path(), &url, "block");
+    let out = psql(
+        &cluster,
+        &proxy.conninfo("postgres", "postgres"),
+        &["-c", "SELECT 1"],
+        None,
+    );
+    assert!(
+        text(&out.stderr).contains("dbguard proxy cannot reach the server: TLS handshake"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -301,7 +443,14 @@ fn interactive_psql_asks_on_the_terminal_and_a_no_keeps_the_rows() {
         .arg(env!("CARGO_BIN_EXE_dbguard"))
         .arg(&db)
         .current_dir(project.path())
-        .env("PATH", format!("{}:{}", cluster.bin("psql").parent().unwrap().display(), std::env::var("PATH").unwrap_or_default()))
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                cluster.bin("psql").parent().unwrap().display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
         .output()
         .unwrap();
     assert!(

@@ -432,33 +432,35 @@ fn the_proxy_reaches_the_server_with_tls_when_sslmode_asks_for_it() {
     );
 }
 
+fn interactive(cluster: &PgCluster, project: &Project, db: &str, how: &str) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/proxy_interactive.py");
+    let bindir = cluster.bin("psql").parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bindir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new(venv_bin("python"))
+        .arg(script)
+        .args([env!("CARGO_BIN_EXE_dbguard"), db, how])
+        .current_dir(project.path())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{how}: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn interactive_psql_asks_on_the_terminal_and_a_no_keeps_the_rows() {
     let cluster = PgCluster::shared();
     let db = database(cluster, "proxy_tty");
     let project = Project::for_database(&cluster.url(&db), "");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/proxy_interactive.py");
-    let out = Command::new(venv_bin("python"))
-        .arg(script)
-        .arg(env!("CARGO_BIN_EXE_dbguard"))
-        .arg(&db)
-        .current_dir(project.path())
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                cluster.bin("psql").parent().unwrap().display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    interactive(cluster, &project, &db, "psql");
     // Declined first (rows intact), then confirmed: protected, then run.
     assert_eq!(count(cluster, &db, "users"), 0);
     let audit = decisions(&project);
@@ -468,4 +470,14 @@ fn interactive_psql_asks_on_the_terminal_and_a_no_keeps_the_rows() {
         "{audit:?}"
     );
     assert_eq!(project.audit()[0]["tool"], "psql");
+
+    // `dbguard run -- psql` on a terminal takes the same path.
+    let db = database(cluster, "proxy_tty_run");
+    let project = Project::for_database(&cluster.url(&db), "");
+    interactive(cluster, &project, &db, "run");
+    assert_eq!(count(cluster, &db, "users"), 3);
+    assert_eq!(
+        decisions(&project),
+        [("cancelled".to_string(), "DELETE FROM users".to_string())]
+    );
 }

@@ -383,7 +383,7 @@ impl Upstream {
             while passing == 0 && end - pos >= 5 {
                 let kind = buf[pos];
                 let size = wire::message_size(&buf, pos);
-                if size < 5 || size > MAX_INSPECTED {
+                if !(5..=MAX_INSPECTED).contains(&size) {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
                         "bad message from the client",

@@ -63,7 +63,7 @@ pub fn read_message(stream: &mut impl Read) -> io::Result<(u8, Vec<u8>)> {
     let mut header = [0u8; 5];
     stream.read_exact(&mut header)?;
     let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
-    if len < 4 || len > MAX_STARTUP * 100 {
+    if !(4..=MAX_STARTUP * 100).contains(&len) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "malformed protocol message",

@@ -44,6 +44,32 @@ pub struct BackupUsed {
     pub sha256: String,
     /// `existing` (a fresh one was there) or `taken` (dbguard took it for this command).
     pub how: String,
+    /// `snapshot` (a pre-image of the objects at stake, for `dbguard undo`) or `backup`.
+    #[serde(default = "full_backup_kind")]
+    pub kind: String,
+    /// A snapshot's id, for `dbguard undo ID`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// What a snapshot holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<String>,
+}
+
+fn full_backup_kind() -> String {
+    "backup".into()
+}
+
+impl BackupUsed {
+    pub fn from_protection(p: &crate::undo::Protection, how: &str) -> BackupUsed {
+        BackupUsed {
+            name: p.name.clone(),
+            sha256: p.sha256.clone(),
+            how: how.into(),
+            kind: p.kind.as_str().into(),
+            id: p.id.clone(),
+            objects: p.objects.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

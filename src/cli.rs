@@ -53,6 +53,9 @@ pub enum Command {
     /// Restore a backup (verified first, after a safety backup, all-or-nothing)
     #[command(after_help = EXIT_CODES_HELP)]
     Restore(RestoreArgs),
+    /// Put back what a guarded command destroyed, from the snapshot taken right before it
+    #[command(after_help = EXIT_CODES_HELP)]
+    Undo(UndoArgs),
     /// Health of the backups: age, size, count, free space (exit 1 when a check fails)
     Status(StatusArgs),
     /// Run a command through the guard: destructive commands need a recent verified backup
@@ -367,6 +370,31 @@ pub struct KeygenArgs {
     /// else ~/.config/dbguard/key.txt]
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// The snapshot to put back (its id or name, as `--list` shows) [default: the newest]
+    #[arg(value_name = "ID", conflicts_with = "list")]
+    pub id: Option<String>,
+    /// List the snapshots, newest first: when, which command, what objects, how many rows
+    #[arg(long)]
+    pub list: bool,
+    /// Show what would be put back, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Restore rows and columns into `<table>__undo_<id>` instead, to merge by hand
+    #[arg(long)]
+    pub side_table: bool,
+    /// Print JSON (with --list)
+    #[arg(long, requires = "list")]
+    pub json: bool,
+    /// Only snapshots of this database
+    #[arg(long, value_name = "DB")]
+    pub database: Option<String>,
 }
 
 #[derive(Debug, Args)]

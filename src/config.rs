@@ -27,6 +27,9 @@ pub struct Config {
     pub test_database: TestDatabaseConfig,
     #[serde(default)]
     pub alembic: AlembicSettings,
+    /// `[undo]`: the pre-image snapshots `dbguard undo` puts back.
+    #[serde(default)]
+    pub undo: UndoConfig,
     /// `[offsite]`: copies of every backup in S3-compatible object storage.
     pub offsite: Option<OffsiteConfig>,
     /// `[encryption]`: backups encrypted with age before they touch the disk.
@@ -58,6 +61,21 @@ pub struct GuardConfig {
     /// Other commands to treat as destructive: `[[guard.commands]]`.
     #[serde(default)]
     pub commands: Vec<GuardedCommand>,
+    /// How destructive commands are protected: "snapshot" (default: a pre-image of exactly
+    /// the objects at stake where they are known, a full backup otherwise) or "backup".
+    pub protection: Option<String>,
+    /// An UPDATE matching at least this many rows is data loss (default 100).
+    pub bulk_rows: Option<u64>,
+    /// How long counting the rows a DELETE/UPDATE touches may take (default "3s").
+    pub count_timeout: Option<String>,
+}
+
+/// `[undo]`: pre-image snapshots.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UndoConfig {
+    /// Snapshots kept per database (default 20); full backups are kept by `[backup] keep`.
+    pub keep: Option<usize>,
 }
 
 /// `[[guard.commands]] match = "make reset-db"  severity = "data-loss"  database = "…"`

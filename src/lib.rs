@@ -20,3 +20,4 @@ pub mod project;
 pub mod proxy;
 pub mod target;
 pub mod testdb;
+pub mod undo;

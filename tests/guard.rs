@@ -36,7 +36,8 @@ fn psql_truncate_is_refused_without_a_backup_and_runs_with_backup() {
     let cluster = PgCluster::shared();
     let db = database_with_rows(cluster, "guard_psql");
     let url = cluster.url(&db);
-    let project = Project::for_database(&url, "");
+    // Today's rule, kept by `protection = "backup"`: a verified full backup or refuse.
+    let project = Project::for_database(&url, "[guard]\nprotection = \"backup\"\n");
     let psql = psql(cluster);
 
     let done = dbguard(&["run", "--", &psql, &url, "-c", "TRUNCATE audit_log"])

@@ -195,25 +195,44 @@ fn destructive_statements_are_blocked_and_an_allow_annotation_lets_one_through()
     assert_eq!(last["tool"], "proxy");
 }
 
+fn undo_yes(project: &Project) {
+    support::dbguard(&["undo", "--yes"])
+        .cwd(project.path())
+        .run()
+        .code(0);
+}
+
 #[test]
-fn snapshot_mode_protects_then_runs() {
+fn snapshot_mode_snapshots_runs_and_undo_puts_it_back() {
     let cluster = PgCluster::shared();
     let db = database(cluster, "proxy_snapshot");
     let project = Project::for_database(&cluster.url(&db), "");
     let proxy = Proxy::start(project.path(), &cluster.url(&db), "snapshot");
-    let out = psql(
-        cluster,
-        &proxy.conninfo(&db, "postgres"),
-        &["-c", "DELETE FROM users"],
-        None,
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).trim(), "DELETE 3");
-    assert_eq!(count(cluster, &db, "users"), 0);
-    let last = project.audit().pop().unwrap();
-    assert_eq!(last["decision"], "snapshotted", "{last}");
-    assert!(last["backup"]["name"].is_string(), "{last}");
-    assert_eq!(project.backups().len(), 1);
+    let conninfo = proxy.conninfo(&db, "postgres");
+    let names = |cluster: &PgCluster| -> Vec<String> {
+        cluster
+            .client(&db)
+            .query("SELECT id || name FROM users ORDER BY id", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let before = names(cluster);
+    for (statement, done) in [
+        ("DELETE FROM users", "DELETE 3"),
+        ("TRUNCATE users", "TRUNCATE TABLE"),
+        ("DROP TABLE users", "DROP TABLE"),
+    ] {
+        let out = psql(cluster, &conninfo, &["-c", statement], None);
+        assert!(out.status.success(), "{statement}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout).trim(), done);
+        let last = project.audit().pop().unwrap();
+        assert_eq!(last["decision"], "snapshotted", "{last}");
+        assert_eq!(last["backup"]["kind"], "snapshot", "{last}");
+        undo_yes(&project);
+        assert_eq!(names(cluster), before, "undo after {statement}");
+    }
 }
 
 #[test]
@@ -223,12 +242,10 @@ fn python_clients_with_parameters_pipelines_transactions_copy_and_cancel() {
     let project = Project::for_database(&cluster.url(&db), "");
     let proxy = Proxy::start(project.path(), &cluster.url(&db), "block");
     let conninfo = proxy.conninfo(&db, "postgres");
-    for scenario in ["pipeline", "transaction", "copy", "cancel"] {
+    for scenario in ["params", "pipeline", "transaction", "copy", "cancel"] {
         python(scenario, &conninfo, &[]);
         assert_eq!(count(cluster, &db, "users"), 3, "after {scenario}");
     }
-    // Last: it deletes the rows (DELETE … WHERE is risky, not refused).
-    python("params", &conninfo, &[]);
 }
 
 #[test]

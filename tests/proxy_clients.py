@@ -24,11 +24,11 @@ def params(conninfo):
         assert conn.execute("SELECT count(*) FROM users WHERE id > %s", (1,)).fetchone() == (2,)
         assert conn.execute("SELECT name FROM users WHERE name = %s", ("b",)).fetchone() == ("b",)
         try:
-            conn.execute("UPDATE users SET name = %s", ("x",))
-            raise AssertionError("UPDATE without WHERE ran")
+            conn.execute("DELETE FROM users WHERE id > %s", (0,))
+            raise AssertionError("DELETE of every row ran")
         except errors.InsufficientPrivilege as e:
             assert "dbguard refused" in str(e), e
-            assert "update-without-where" in (e.diag.message_detail or ""), e.diag.message_detail
+            assert "delete-with-where" in (e.diag.message_detail or ""), e.diag.message_detail
         # The same statement prepared (named), executed twice: refused each time.
         for _ in range(2):
             try:
@@ -38,7 +38,16 @@ def params(conninfo):
                 pass
         # Binary parameters too.
         assert conn.execute("SELECT %b::int + 1", (41,), binary=True).fetchone() == (42,)
+        # Weighed with the bound values: a DELETE that matches rows is refused, one that
+        # matches none runs.
+        try:
+            conn.execute("DELETE FROM users WHERE id = %s", (2,))
+            raise AssertionError("a DELETE of a row ran")
+        except errors.InsufficientPrivilege as e:
+            assert "deletes 1 of 3 rows" in (e.diag.message_detail or ""), e.diag.message_detail
+        assert conn.execute("DELETE FROM users WHERE id = %s", (999,)).rowcount == 0
         assert count(conn) == 3
+        # A small UPDATE is risky, not destructive: it runs.
         conn.execute("UPDATE users SET name = %s WHERE id = %s", ("a2", 1))
         conn.execute("UPDATE users SET name = %s WHERE id = %s", ("a", 1))
     # psycopg2 binds on the client: a simple Query with the values in it.
@@ -52,10 +61,16 @@ def params(conninfo):
     except psycopg2.Error as e:
         assert e.pgcode == "42501", e.pgcode
         conn.rollback()
-    cur.execute("DELETE FROM users WHERE %s", (True,))
+    try:
+        cur.execute("DELETE FROM users WHERE %s", (True,))
+        raise AssertionError("DELETE … WHERE true ran")
+    except psycopg2.Error as e:
+        assert e.pgcode == "42501", e.pgcode
+        conn.rollback()
+    cur.execute("DELETE FROM users WHERE name = %s", ("nobody",))
     conn.commit()
     cur.execute("SELECT count(*) FROM users")
-    assert cur.fetchone()[0] == 0, "DELETE … WHERE is risky, not refused"
+    assert cur.fetchone()[0] == 3
     conn.close()
 
 
@@ -65,7 +80,7 @@ def pipeline(conninfo):
         try:
             with conn.pipeline():
                 first = conn.execute("SELECT 1")
-                conn.execute("UPDATE users SET name = %s", ("x",))
+                conn.execute("DELETE FROM users WHERE id > %s", (0,))
                 third = conn.execute("SELECT 3")
         except errors.InsufficientPrivilege:
             pass

@@ -193,6 +193,8 @@ pub(crate) fn file_finding(display: &str, rule: &'static Rule, message: String) 
         suppressed: false,
         suppression_reason: None,
         target: None,
+        sql: None,
+        rows: None,
     }
 }
 
@@ -374,6 +376,7 @@ pub(crate) fn op_finding(
     } else {
         located.op.data_target()
     };
+    finding.sql = located.sql.clone();
     finding
 }
 
@@ -406,6 +409,8 @@ pub(crate) fn range_finding(
         suppressed: false,
         suppression_reason: None,
         target: None,
+        sql: None,
+        rows: None,
     }
 }
 

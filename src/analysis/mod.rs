@@ -64,6 +64,12 @@ pub struct Finding {
     /// whether data is at stake there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<ObjectRef>,
+    /// The exact SQL of a countable DELETE / UPDATE, for the guard's impact count.
+    #[serde(skip)]
+    pub sql: Option<String>,
+    /// The exact number of rows at stake, when the guard counted them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
 }
 
 /// A table or column named in SQL, as written (quoted identifiers keep their quotes).

@@ -138,6 +138,9 @@ pub struct Located {
     /// the excerpt are taken from).
     pub statement: std::ops::Range<usize>,
     pub context: Context,
+    /// For a DELETE or UPDATE parsed as a whole top-level statement: its exact text, from
+    /// which the guard derives a read-only count of the rows it touches (`guard::impact`).
+    pub sql: Option<String>,
 }
 
 impl Op {

@@ -39,6 +39,7 @@ pub fn entry(b: &Backup) -> serde_json::Value {
     let m = &b.metadata;
     serde_json::json!({
         "name": m.name,
+        "kind": m.kind,
         "path": b.path,
         "database": m.database,
         "host": m.host,
@@ -63,6 +64,13 @@ pub fn run(context: &Context, args: BackupsArgs) -> Result<Exit> {
         return remote(context, &settings, &args);
     }
     let mut backups = catalog::list_all(&settings.dir);
+    // Snapshots (kind `snapshot`, for `dbguard undo`) are listed with the backups.
+    backups.extend(
+        crate::undo::store::list_all(&settings)
+            .iter()
+            .map(crate::undo::snapshot::Snapshot::backup),
+    );
+    backups.sort_by_key(|b| std::cmp::Reverse(b.metadata.finished_at));
     if let Some(db) = &args.database {
         backups.retain(|b| &b.metadata.database == db);
     }
@@ -83,9 +91,11 @@ pub fn run(context: &Context, args: BackupsArgs) -> Result<Exit> {
             }
             return Ok(());
         }
-        let mut header: Vec<String> = ["NAME", "DATABASE", "CREATED", "SIZE", "VERIFIED", "SHA256"]
-            .map(String::from)
-            .to_vec();
+        let mut header: Vec<String> = [
+            "NAME", "KIND", "DATABASE", "CREATED", "SIZE", "VERIFIED", "SHA256",
+        ]
+        .map(String::from)
+        .to_vec();
         if offsite_configured {
             header.push("OFFSITE".into());
         }
@@ -95,6 +105,7 @@ pub fn run(context: &Context, args: BackupsArgs) -> Result<Exit> {
                 let m = &b.metadata;
                 let mut row = vec![
                     m.name.clone(),
+                    m.kind.to_string(),
                     m.database.clone(),
                     created(m.finished_at),
                     human_bytes(m.size_bytes),
@@ -211,6 +222,7 @@ fn remote(context: &Context, settings: &Settings, args: &BackupsArgs) -> Result<
                 let m = &r.metadata;
                 vec![
                     m.name.clone(),
+                    m.kind.to_string(),
                     m.database.clone(),
                     created(m.finished_at),
                     human_bytes(m.size_bytes),

@@ -17,6 +17,7 @@ mod rules;
 mod run;
 mod staged;
 mod status;
+mod undo;
 mod verify_test_db;
 
 use std::io::{IsTerminal, Write};
@@ -83,6 +84,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Backup(args) => backup::run(&context()?, args),
         Command::Backups(args) => backups::run(&context()?, args),
         Command::Restore(args) => restore::run(&context()?, args),
+        Command::Undo(args) => undo::run(&context()?, args),
         Command::Status(args) => status::run(&context()?, args),
         Command::Audit(args) => audit::run(&context()?, args),
         Command::Push(args) => push::run(&context()?, args),

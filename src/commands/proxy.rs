@@ -56,13 +56,13 @@ pub fn shared(
     interactive: bool,
     tool: &'static str,
 ) -> Result<Shared> {
-    let settings = crate::backup::Settings::from_config(&context.config)?;
-    let audit_path = crate::audit::path(&context.config, &settings);
+    let protect = crate::undo::Settings::from_config(&context.config)?;
+    let audit_path = crate::audit::path(&context.config, &protect.backup);
     Ok(Shared {
         target,
         mode,
         interactive,
-        settings,
+        protect,
         audit_path,
         tool,
     })

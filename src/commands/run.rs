@@ -1,5 +1,5 @@
-//! `dbguard run -- CMD` and `dbguard plan -- CMD`: classify → weigh → decide → (backup) →
-//! (confirm) → execute → audit.
+//! `dbguard run -- CMD` and `dbguard plan -- CMD`: classify → weigh → decide → (confirm) →
+//! (protect: a snapshot of what is at stake, or a full backup) → execute → audit.
 
 use std::io::{IsTerminal, Read};
 use std::time::Instant;
@@ -8,11 +8,12 @@ use super::Context;
 use crate::analysis::command::{self, Inputs, Plan};
 use crate::analysis::Severity;
 use crate::audit::{self, BackupUsed, Entry, FindingsSummary};
-use crate::backup::{catalog::Backup, dump, Settings};
+use crate::backup::{catalog::Backup, dump};
 use crate::cli::{PlanArgs, PlanFormat, RunArgs};
 use crate::error::{Error, Exit, Result};
-use crate::guard::{self, weigh, BackupStep, Confirm, Decision, Facts, Flags};
+use crate::guard::{self, weigh, BackupStep, Confirm, Cover, Decision, Facts, Flags};
 use crate::target::{ProcessEnv, Target};
+use crate::undo::{self, Protection};
 
 /// A classified, weighed plan with the guard's decision.
 struct Assessed {
@@ -21,11 +22,14 @@ struct Assessed {
     fresh_backup: Option<Backup>,
     database: String,
     target: Option<Target>,
+    cover: Cover,
+    /// Why a snapshot cannot protect this plan (when a full backup does instead).
+    no_snapshot: Option<String>,
 }
 
 fn assess(
     context: &Context,
-    settings: &Settings,
+    protect: &undo::Settings,
     argv: &[String],
     flags: Flags,
     database_url: Option<&str>,
@@ -47,39 +51,49 @@ fn assess(
     };
     let mut plan = command::classify(argv, &mut inputs)?;
     let target = plan.target.as_ref().map(|(t, _)| t.clone());
+    let settings = &protect.backup;
 
-    // Only a plan that would destroy data talks to the database.
+    // Only a plan that would destroy or rewrite rows talks to the database.
     let mut cluster_id = None;
-    let destroys = plan.severity() == Some(Severity::DataLoss);
-    if destroys {
-        if let Some(target) = &target {
-            match target.connect() {
-                Ok(mut client) => {
-                    if let Some(why) = plan.unweighable.clone() {
-                        plan.notes.push(format!("data at stake not checked: {why}"));
-                    } else if weigh::needed(&plan) {
-                        if let Some(note) = weigh::weigh(&mut plan, &mut client) {
-                            plan.notes.push(note);
-                        }
+    let destroys = plan.severity() == Some(Severity::DataLoss) || weigh::needed(&plan);
+    match &target {
+        Some(target) if destroys => match target.connect() {
+            Ok(mut client) => {
+                if let Some(why) = plan.unweighable.clone() {
+                    plan.notes.push(format!("data at stake not checked: {why}"));
+                    weigh::guard_severities(&mut plan, Some(&why));
+                } else if weigh::needed(&plan) {
+                    if let Some(note) = weigh::weigh(&mut plan, &mut client, &protect.guard) {
+                        plan.notes.push(note);
                     }
-                    cluster_id = dump::server_info(&mut client)
-                        .ok()
-                        .and_then(|s| s.cluster_id);
                 }
-                Err(e) => plan.notes.push(format!(
+                cluster_id = dump::server_info(&mut client)
+                    .ok()
+                    .and_then(|s| s.cluster_id);
+            }
+            Err(e) => {
+                plan.notes.push(format!(
                     "could not ask the database what is at stake: {}",
                     e.message
-                )),
+                ));
+                weigh::guard_severities(&mut plan, Some("the database could not be asked"));
             }
-        }
+        },
+        _ => weigh::guard_severities(&mut plan, Some("the database is unknown")),
     }
     plan.sync_alembic();
+    let cover = guard::cover(&protect.guard, &plan, flags);
+    let no_snapshot = match cover {
+        Cover::FullBackup if flags.backup_forced => Some("--backup asks for a full backup".into()),
+        Cover::FullBackup => undo::snapshot_covers(&protect.guard, &plan).err(),
+        Cover::Snapshot => None,
+    };
     let database = target
         .as_ref()
         .map(Target::effective_dbname)
         .unwrap_or_else(|| "the database".into());
-    let fresh_backup = match (&target, plan.severity()) {
-        (Some(t), Some(Severity::DataLoss)) => {
+    let fresh_backup = match (&target, plan.severity(), cover) {
+        (Some(t), Some(Severity::DataLoss), Cover::FullBackup) => {
             guard::fresh_backup(settings, t, cluster_id.as_deref())
         }
         _ => None,
@@ -99,6 +113,8 @@ fn assess(
         backup_command,
         rerun_with_backup: format!("dbguard run --backup --yes -- {shown}"),
         rerun_with_yes: format!("dbguard run --yes -- {shown}"),
+        cover,
+        snapshot_risky: guard::snapshot_risky(&protect.guard, &plan),
     };
     let decision = guard::decide(&facts, flags);
     Ok(Assessed {
@@ -107,6 +123,8 @@ fn assess(
         fresh_backup,
         database,
         target,
+        cover,
+        no_snapshot,
     })
 }
 
@@ -126,11 +144,12 @@ fn without_password(target: &Target) -> String {
 }
 
 pub fn plan(context: &Context, args: PlanArgs) -> Result<u8> {
-    let settings = crate::backup::Settings::from_config(&context.config)?;
+    let settings = undo::Settings::from_config(&context.config)?;
     let flags = Flags {
         yes: false,
         backup: context.config.config.guard.auto_backup,
         interactive: false,
+        backup_forced: false,
     };
     let assessed = assess(
         context,
@@ -151,7 +170,8 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<u8> {
 
 pub fn run(context: &Context, args: RunArgs) -> Result<u8> {
     let started = Instant::now();
-    let settings = crate::backup::Settings::from_config(&context.config)?;
+    let protect = undo::Settings::from_config(&context.config)?;
+    let settings = &protect.backup;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     // An interactive psql session is guarded statement by statement, like `dbguard psql`.
     let is_psql = args
@@ -166,9 +186,10 @@ pub fn run(context: &Context, args: RunArgs) -> Result<u8> {
         yes: args.yes,
         backup: args.backup || context.config.config.guard.auto_backup,
         interactive,
+        backup_forced: args.backup,
     };
-    let assessed = assess(context, &settings, &args.command, flags, None)?;
-    let audit_path = audit::path(&context.config, &settings);
+    let assessed = assess(context, &protect, &args.command, flags, None)?;
+    let audit_path = audit::path(&context.config, settings);
     let record = |decision: &str,
                   reason: Option<String>,
                   backup: Option<BackupUsed>,
@@ -204,17 +225,24 @@ pub fn run(context: &Context, args: RunArgs) -> Result<u8> {
         print_plan(context, &assessed, false)?;
     }
     let mut backup_used = assessed.fresh_backup.as_ref().map(|b| used(b, "existing"));
+    let mut snapshot = false;
     let take = match backup_step {
         BackupStep::None => false,
         BackupStep::Take => true,
+        BackupStep::Snapshot => {
+            snapshot = true;
+            false
+        }
         BackupStep::Offer => {
             let question = format!(
                 "No verified backup of {} newer than {}. Take one now?",
                 assessed.database, settings.max_age_text
             );
+            // Wait for Enter: a bare `y` keypress would leave the Enter for the next prompt.
             match dialoguer::Confirm::new()
                 .with_prompt(question)
                 .default(true)
+                .wait_for_newline(true)
                 .interact()
             {
                 Ok(true) => true,
@@ -233,20 +261,15 @@ pub fn run(context: &Context, args: RunArgs) -> Result<u8> {
                 "cannot take a backup: the command's database is unknown",
             ));
         };
-        let request = dump::Request {
-            target,
-            reason: Some(format!("dbguard run: {}", assessed.plan.display_command())),
-            quiet: context.quiet,
-            protected: Vec::new(),
-        };
-        match dump::take(&settings, &request) {
+        let shown = assessed.plan.display_command();
+        match undo::full_backup(&protect, target, &shown, context.quiet) {
             Ok(backup) => {
                 eprintln!(
                     "dbguard: backed up {} to {}",
                     assessed.database,
                     backup.path.display()
                 );
-                backup_used = Some(used(&backup, "taken"));
+                backup_used = Some(BackupUsed::from_protection(&backup, "taken"));
             }
             Err(e) => {
                 record(
@@ -268,17 +291,57 @@ pub fn run(context: &Context, args: RunArgs) -> Result<u8> {
         record("cancelled", Some(why), backup_used, None);
         return Ok(Exit::Refused.code());
     }
+    // The snapshot comes right before the command, after the confirmation: it holds the
+    // data as the command finds it.
+    let mut protection: Option<Protection> = None;
+    if snapshot {
+        let Some(target) = &assessed.target else {
+            return Err(Error::usage(
+                "cannot take a snapshot: the command's database is unknown",
+            ));
+        };
+        let shown = assessed.plan.display_command();
+        match undo::protect(&protect, target, &assessed.plan, &shown) {
+            Ok(p) => {
+                if !context.quiet {
+                    eprintln!("dbguard: saved {}", p.summary());
+                    if let Some(id) = &p.id {
+                        eprintln!("dbguard: `dbguard undo {id}` puts it back");
+                    }
+                }
+                for note in &p.notes {
+                    eprintln!("warning: {note}");
+                }
+                backup_used = Some(BackupUsed::from_protection(&p, "taken"));
+                protection = Some(p);
+            }
+            Err(e) => {
+                record(
+                    "failed",
+                    Some(format!("snapshot failed: {}", e.message)),
+                    None,
+                    None,
+                );
+                return Err(Error {
+                    message: format!("{} (nothing was run)", e.message),
+                    ..e
+                });
+            }
+        }
+    }
     let code = crate::exec::run(&assessed.plan.argv, assessed.plan.stdin.clone())?;
+    if let (Some(p), Some(target)) = (&protection, &assessed.target) {
+        // An UPDATE's undo needs to know what the command wrote.
+        if let Err(e) = undo::after::record(settings, target, p) {
+            eprintln!("warning: {}", e.message);
+        }
+    }
     record("ran", None, backup_used, Some(code));
     Ok(code)
 }
 
 fn used(backup: &Backup, how: &str) -> BackupUsed {
-    BackupUsed {
-        name: backup.metadata.name.clone(),
-        sha256: backup.metadata.sha256.clone(),
-        how: how.into(),
-    }
+    BackupUsed::from_protection(&Protection::from_backup(backup), how)
 }
 
 fn confirmed(confirm: &Confirm) -> bool {
@@ -289,6 +352,7 @@ fn confirmed(confirm: &Confirm) -> bool {
         Confirm::YesNo => dialoguer::Confirm::new()
             .with_prompt(question)
             .default(false)
+            .wait_for_newline(true)
             .interact()
             .unwrap_or(false),
         _ => dialoguer::Input::<String>::new()
@@ -347,8 +411,8 @@ fn decision_text(a: &Assessed) -> String {
                 (BackupStep::None, Some(b)) => {
                     steps.push(format!("backup {} exists", b.metadata.name))
                 }
-                (BackupStep::Take, _) => steps.push("take a backup first".into()),
-                (BackupStep::Offer, _) => steps.push("offer to take a backup".into()),
+                (BackupStep::Take, _) => steps.push("take a full backup first".into()),
+                (BackupStep::Offer, _) => steps.push("offer to take a full backup".into()),
                 _ => {}
             }
             match confirm {
@@ -356,10 +420,50 @@ fn decision_text(a: &Assessed) -> String {
                 Confirm::YesNo => steps.push("ask yes/no".into()),
                 Confirm::TypeName(db) => steps.push(format!("ask to type {db}")),
             }
+            if *backup == BackupStep::Snapshot {
+                steps.push(format!(
+                    "save a snapshot of {} (undo point)",
+                    at_stake_text(&a.plan)
+                ));
+            }
             steps.push("run".into());
             steps.join(", then ")
         }
     }
+}
+
+/// The objects a snapshot will hold, for the decision line.
+fn at_stake_text(plan: &Plan) -> String {
+    use crate::undo::objects::Wanted;
+    let Ok(wanted) = undo::objects::at_stake(plan) else {
+        return "what is at stake".into();
+    };
+    let names: Vec<String> = wanted
+        .iter()
+        .map(|w| match w {
+            Wanted::Table { table, .. } => format!("table {table}"),
+            Wanted::TableData { table, .. } => format!("the rows of {table}"),
+            Wanted::Rows(s) => format!("the matching rows of {}", s.table),
+            Wanted::Updated(s) => format!("the old values of the matching rows of {}", s.table),
+            Wanted::Column { table, column } => format!("column {table}.{column}"),
+            Wanted::VersionTable => "alembic_version".into(),
+        })
+        .collect();
+    names.join(", ")
+}
+
+/// How the plan's data loss is protected, for the plan and the refusal.
+fn protection_text(a: &Assessed) -> Option<String> {
+    if a.plan.severity() != Some(Severity::DataLoss) {
+        return None;
+    }
+    Some(match (&a.cover, &a.no_snapshot) {
+        (Cover::Snapshot, _) => format!("snapshot of {}", at_stake_text(&a.plan)),
+        (Cover::FullBackup, Some(why)) => {
+            format!("full backup (a snapshot cannot hold it: {why})")
+        }
+        (Cover::FullBackup, None) => "full backup".into(),
+    })
 }
 
 fn plan_json(a: &Assessed) -> serde_json::Value {
@@ -368,6 +472,7 @@ fn plan_json(a: &Assessed) -> serde_json::Value {
         let mut value = serde_json::to_value(alembic).unwrap_or_default();
         value["tool"] = serde_json::json!("alembic");
         value["decision"] = serde_json::json!(decision_text(a));
+        value["protection"] = serde_json::json!(protection_text(a));
         return value;
     }
     let findings: Vec<&crate::analysis::Finding> = a.plan.findings().collect();
@@ -382,6 +487,7 @@ fn plan_json(a: &Assessed) -> serde_json::Value {
         "uncertain": a.plan.uncertain,
         "verdict": verdict(&a.plan),
         "backup": a.fresh_backup.as_ref().map(|b| &b.metadata.name),
+        "protection": protection_text(a),
         "decision": decision_text(a),
     })
 }
@@ -391,8 +497,11 @@ fn print_plan(context: &Context, a: &Assessed, to_stdout: bool) -> Result<()> {
     if let Some(alembic) = &a.plan.alembic {
         let mut buffer = Vec::new();
         let _ = super::plan::render(alembic, context, &mut buffer);
+        let protection = protection_text(a)
+            .map(|p| format!("protection: {p}\n"))
+            .unwrap_or_default();
         let text = format!(
-            "{}decision: {}\n",
+            "{}{protection}decision: {}\n",
             String::from_utf8_lossy(&buffer),
             decision_text(a)
         );
@@ -430,6 +539,9 @@ fn print_plan(context: &Context, a: &Assessed, to_stdout: bool) -> Result<()> {
         text.push_str(&format!("uncertain: {why}\n"));
     }
     text.push_str(&format!("verdict:  {}\n", verdict(&a.plan)));
+    if let Some(p) = protection_text(a) {
+        text.push_str(&format!("protect:  {p}\n"));
+    }
     text.push_str(&format!("decision: {}\n", decision_text(a)));
     if to_stdout {
         super::write_stdout(|out| out.write_all(text.as_bytes()))
@@ -468,6 +580,9 @@ fn print_refusal(context: &Context, a: &Assessed, why: &str, fix: &[String]) {
         text.push_str(&format!("  dbguard cannot be sure what it does: {u}\n"));
     }
     text.push_str(&format!("  why: {why}\n"));
+    if let Some(p) = protection_text(a) {
+        text.push_str(&format!("  protection: {p}\n"));
+    }
     if let Some((first, rest)) = fix.split_first() {
         text.push_str(&format!("  to make it safe, run:\n    {first}\n"));
         for other in rest {

@@ -2,6 +2,8 @@
 //! backups and how dbguard was invoked, decide: run at once, take a backup, ask, or refuse.
 
 pub mod confirm;
+pub mod impact;
+pub mod settings;
 pub mod statement;
 pub mod weigh;
 
@@ -21,6 +23,9 @@ pub struct Flags {
     pub backup: bool,
     /// A person is there to answer (stdin and stderr are terminals).
     pub interactive: bool,
+    /// `--backup` itself (not `[guard] auto_backup`): a full backup even where a snapshot
+    /// would do.
+    pub backup_forced: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +36,19 @@ pub enum BackupStep {
     Take,
     /// Ask whether to take one (on a terminal); refusing then refuses the command.
     Offer,
+    /// Save a pre-image snapshot of exactly the objects at stake right before running
+    /// (`undo::protect`); no full backup is needed.
+    Snapshot,
+}
+
+/// What protects a destructive command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cover {
+    /// A pre-image snapshot of the objects at stake (they are known, and `[guard]
+    /// protection = "snapshot"`).
+    Snapshot,
+    /// A verified full backup, fresh or taken.
+    FullBackup,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +87,40 @@ pub struct Facts<'a> {
     /// How to rerun this command with dbguard taking the backup.
     pub rerun_with_backup: String,
     pub rerun_with_yes: String,
+    /// How data loss is protected (`guard::cover`).
+    pub cover: Cover,
+    /// Risky findings whose rows are still saved first (an UPDATE below `bulk_rows`), so
+    /// they can be undone.
+    pub snapshot_risky: bool,
+}
+
+/// How a plan's data loss is protected: a snapshot when it can hold everything at stake
+/// (and `--backup` does not ask for a full backup), a full backup otherwise.
+pub fn cover(
+    settings: &settings::GuardSettings,
+    plan: &crate::analysis::command::Plan,
+    flags: Flags,
+) -> Cover {
+    if flags.backup_forced {
+        return Cover::FullBackup;
+    }
+    match crate::undo::snapshot_covers(settings, plan) {
+        Ok(()) => Cover::Snapshot,
+        Err(_) => Cover::FullBackup,
+    }
+}
+
+/// Whether risky findings of the plan still get a snapshot (UPDATEs with rows below
+/// `bulk_rows`: a yes/no is enough, but their old values are kept for `undo`).
+pub fn snapshot_risky(
+    settings: &settings::GuardSettings,
+    plan: &crate::analysis::command::Plan,
+) -> bool {
+    plan.findings().any(|f| {
+        f.severity == Severity::Risky
+            && f.rule.starts_with("update-")
+            && f.rows.is_some_and(|n| n > 0)
+    }) && crate::undo::snapshot_covers(settings, plan).is_ok()
 }
 
 pub fn decide(facts: &Facts, flags: Flags) -> Decision {
@@ -83,14 +135,19 @@ pub fn decide(facts: &Facts, flags: Flags) -> Decision {
         Some(s) => s,
     };
     if severity == Severity::Risky {
+        let backup = if facts.snapshot_risky && facts.cover == Cover::Snapshot {
+            BackupStep::Snapshot
+        } else {
+            BackupStep::None
+        };
         return if flags.yes {
             Decision::Proceed {
-                backup: BackupStep::None,
+                backup,
                 confirm: Confirm::None,
             }
         } else if flags.interactive {
             Decision::Proceed {
-                backup: BackupStep::None,
+                backup,
                 confirm: Confirm::YesNo,
             }
         } else {
@@ -101,7 +158,9 @@ pub fn decide(facts: &Facts, flags: Flags) -> Decision {
             }
         };
     }
-    let backup = if facts.fresh_backup.is_some() {
+    let backup = if facts.cover == Cover::Snapshot {
+        BackupStep::Snapshot
+    } else if facts.fresh_backup.is_some() {
         BackupStep::None
     } else if flags.backup {
         BackupStep::Take
@@ -181,6 +240,8 @@ mod tests {
             backup_command: "dbguard backup".into(),
             rerun_with_backup: "dbguard run --backup -- x".into(),
             rerun_with_yes: "dbguard run --yes -- x".into(),
+            cover: Cover::FullBackup,
+            snapshot_risky: false,
         }
     }
 
@@ -188,11 +249,13 @@ mod tests {
         yes: false,
         backup: false,
         interactive: true,
+        backup_forced: false,
     };
     const CI: Flags = Flags {
         yes: false,
         backup: false,
         interactive: false,
+        backup_forced: false,
     };
 
     #[test]
@@ -248,7 +311,8 @@ mod tests {
                 Flags {
                     backup: true,
                     yes: true,
-                    interactive: false
+                    interactive: false,
+                    backup_forced: false,
                 }
             ),
             Decision::Proceed {
@@ -266,6 +330,51 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_protects_data_loss_without_a_fresh_backup() {
+        let mut f = facts(Some(Severity::DataLoss));
+        f.cover = Cover::Snapshot;
+        let yes = Flags { yes: true, ..CI };
+        assert_eq!(
+            decide(&f, yes),
+            Decision::Proceed {
+                backup: BackupStep::Snapshot,
+                confirm: Confirm::None
+            }
+        );
+        assert_eq!(
+            decide(&f, TTY),
+            Decision::Proceed {
+                backup: BackupStep::Snapshot,
+                confirm: Confirm::TypeName("app_dev".into())
+            }
+        );
+        // Still a confirmation: without a terminal or --yes, refused.
+        assert!(matches!(decide(&f, CI), Decision::Refuse { .. }));
+    }
+
+    #[test]
+    fn risky_updates_with_rows_are_still_snapshotted() {
+        let mut f = facts(Some(Severity::Risky));
+        f.cover = Cover::Snapshot;
+        f.snapshot_risky = true;
+        assert_eq!(
+            decide(&f, TTY),
+            Decision::Proceed {
+                backup: BackupStep::Snapshot,
+                confirm: Confirm::YesNo
+            }
+        );
+        f.snapshot_risky = false;
+        assert_eq!(
+            decide(&f, Flags { yes: true, ..CI }),
+            Decision::Proceed {
+                backup: BackupStep::None,
+                confirm: Confirm::None
+            }
+        );
+    }
+
+    #[test]
     fn blocked_commands_are_refused_whatever_the_flags() {
         let mut f = facts(None);
         f.blocked = Some("tests point at the dev database".into());
@@ -275,7 +384,8 @@ mod tests {
                 Flags {
                     yes: true,
                     backup: true,
-                    interactive: true
+                    interactive: true,
+                    backup_forced: false,
                 }
             ),
             Decision::Refuse { .. }

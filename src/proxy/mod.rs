@@ -22,7 +22,6 @@ use std::sync::Arc;
 pub use confirm::available as terminal_available;
 pub use wire::{SQLSTATE_DECLINED, SQLSTATE_REFUSED};
 
-use crate::backup::Settings;
 use crate::error::{Error, Result};
 use crate::guard::statement::Destructive;
 use crate::target::Target;
@@ -36,7 +35,8 @@ pub struct Shared {
     pub mode: Destructive,
     /// A person at the terminal answers confirmations (`dbguard psql`).
     pub interactive: bool,
-    pub settings: Settings,
+    /// Backups, snapshots and the guard's counting settings (`undo::protect`).
+    pub protect: crate::undo::Settings,
     pub audit_path: PathBuf,
     /// `proxy` or `psql`, for the audit log.
     pub tool: &'static str,

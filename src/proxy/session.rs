@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use super::bind;
 use super::socket::Socket;
-use super::statement::{Guard, Outcome, Situation};
+use super::statement::{After, Guard, Outcome, Situation};
 use super::upstream::{self, Reader, Writer};
 use super::wire::{self, Fields};
 use super::Shared;
@@ -43,14 +43,43 @@ struct Link {
     /// Errors to replace: (segment, our ErrorResponse). A segment is what ends with the n-th
     /// ReadyForQuery: a Query, a FunctionCall, or extended messages up to a Sync.
     replacements: Mutex<VecDeque<(u64, Vec<u8>)>>,
+    /// UPDATE snapshots whose after-image is recorded once their segment has run and no
+    /// transaction is open any more.
+    after: Mutex<Vec<(u64, After)>>,
+    has_after: AtomicBool,
 }
 
 impl Link {
     fn situation(&self) -> Situation {
         Situation {
-            in_transaction: self.status.load(Ordering::Relaxed) != b'I',
             backslash_strings: self.backslash_strings.load(Ordering::Relaxed),
             unreadable_params: false,
+        }
+    }
+
+    fn after(&self, segment: u64, after: After) {
+        self.after
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((segment, after));
+        self.has_after.store(true, Ordering::Release);
+    }
+
+    /// At a ReadyForQuery: record the after-images of what has run, once outside a
+    /// transaction block.
+    fn ran(&self, segment: u64, status: u8) {
+        if status != b'I' || !self.has_after.load(Ordering::Acquire) {
+            return;
+        }
+        let mut pending = self.after.lock().unwrap_or_else(|e| e.into_inner());
+        let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut *pending)
+            .into_iter()
+            .partition(|(s, _)| *s <= segment);
+        *pending = waiting;
+        self.has_after.store(!pending.is_empty(), Ordering::Release);
+        drop(pending);
+        for (_, after) in done {
+            after.record();
         }
     }
 
@@ -299,6 +328,7 @@ fn downstream(mut server: Reader, mut client: Socket, link: &Link) -> io::Result
                     link.status
                         .store(body.first().copied().unwrap_or(b'I'), Ordering::Relaxed);
                     let segment = link.ready.fetch_add(1, Ordering::AcqRel);
+                    link.ran(segment, body.first().copied().unwrap_or(b'I'));
                     if link.expecting.load(Ordering::Acquire) {
                         let mut r = link.replacements.lock().unwrap_or_else(|e| e.into_inner());
                         r.retain(|(s, _)| *s > segment);
@@ -467,7 +497,12 @@ impl Upstream {
                 let segment = self.segments;
                 self.segments += 1;
                 match outcome {
-                    Outcome::Forward => Action::Forward,
+                    Outcome::Forward => {
+                        if let Some(after) = self.guard.take_after() {
+                            self.link.after(segment, after);
+                        }
+                        Action::Forward
+                    }
                     Outcome::Refuse(error) => {
                         self.link.expect(segment, error);
                         Action::Replace(wire::marker_query())
@@ -512,7 +547,12 @@ impl Upstream {
                     }
                 };
                 match self.guard.statement(&text, situation) {
-                    Outcome::Forward => Action::Forward,
+                    Outcome::Forward => {
+                        if let Some(after) = self.guard.take_after() {
+                            self.link.after(self.segments, after);
+                        }
+                        Action::Forward
+                    }
                     Outcome::Refuse(error) => {
                         self.link.expect(self.segments, error);
                         self.skipping = true;

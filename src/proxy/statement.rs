@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::confirm;
 use super::precheck::plainly_safe;
-use super::protect::{self, Protection};
+use super::protect;
 use super::wire::{self, ErrorFields};
 use super::Shared;
 use crate::analysis::command::{Plan, Tool};
@@ -18,6 +18,7 @@ use crate::audit::{self, BackupUsed, Entry, FindingsSummary};
 use crate::guard::statement::{decide_statement, StatementDecision, StatementFacts};
 use crate::guard::{weigh, Confirm};
 use crate::target::{mask_secrets, Target};
+use crate::undo::{Protection, ProtectionKind};
 
 /// Rules whose findings mean dbguard cannot tell what a statement does.
 const UNCERTAIN_RULES: &[&str] = &["unparsed-statement", "dynamic-sql"];
@@ -36,8 +37,6 @@ pub enum Outcome {
 /// The session's state that changes how a statement is read or weighed.
 #[derive(Clone, Copy, Default)]
 pub struct Situation {
-    /// Inside a transaction block: the weighing connection cannot see what the session did.
-    pub in_transaction: bool,
     /// The server reported `standard_conforming_strings = off`.
     pub backslash_strings: bool,
     /// Bound parameters that could not be read (binary, unknown type): do not weigh.
@@ -53,6 +52,8 @@ pub struct Guard {
     /// Why the findings' names cannot be weighed any more in this session.
     unweighable: Option<String>,
     safe: HashSet<Box<str>>,
+    /// A snapshot of an UPDATE just forwarded: what it wrote is recorded once it has run.
+    after: Option<Protection>,
 }
 
 impl Guard {
@@ -63,7 +64,19 @@ impl Guard {
             weigher: None,
             unweighable: None,
             safe: HashSet::new(),
+            after: None,
         }
+    }
+
+    /// The protection of the statement just forwarded, when what it wrote must be recorded
+    /// after it ran (an UPDATE's snapshot), with what recording needs.
+    pub fn take_after(&mut self) -> Option<After> {
+        let protection = self.after.take()?;
+        Some(After {
+            shared: self.shared.clone(),
+            target: self.target.clone(),
+            protection,
+        })
     }
 
     /// Whether `text` (a whole Query or a Parse) needs the full analysis at all.
@@ -77,8 +90,9 @@ impl Guard {
             return false;
         }
         let analysed = self.analyse(text, situation);
-        let matters =
-            analysed.plan.severity() > Some(Severity::Info) || !analysed.allowed.is_empty();
+        let matters = analysed.plan.severity() > Some(Severity::Info)
+            || !analysed.allowed.is_empty()
+            || weigh::needed(&analysed.plan);
         if !matters {
             self.remember_safe(text);
         }
@@ -95,11 +109,12 @@ impl Guard {
             allowed,
             uncertain,
         } = self.analyse(text, situation);
-        if plan.severity() <= Some(Severity::Info) && allowed.is_empty() {
+        let weighed = weigh::needed(&plan);
+        if plan.severity() <= Some(Severity::Info) && allowed.is_empty() && !weighed {
             self.remember_safe(text);
             return Outcome::Forward;
         }
-        if plan.severity() == Some(Severity::DataLoss) {
+        if plan.severity() == Some(Severity::DataLoss) || weighed {
             self.weigh(&mut plan, situation);
         }
         let database = self.target.effective_dbname();
@@ -147,11 +162,24 @@ impl Guard {
                     return Outcome::Refuse(declined(&shown));
                 }
                 match protect::protect(&self.shared, &self.target, &plan, &shown) {
-                    Ok(Protection { backup, summary }) => {
+                    Ok(protection) => {
+                        let mut summary = format!("saved {}", protection.summary());
+                        if let Some(id) = &protection.id {
+                            summary.push_str(&format!("; `dbguard undo {id}` puts it back"));
+                        }
                         if self.shared.interactive {
                             confirm::tell(&format!("dbguard: {summary}"));
                         }
-                        record("snapshotted", Some(summary), backup);
+                        for note in &protection.notes {
+                            eprintln!("dbguard: warning: {note}");
+                        }
+                        let used = BackupUsed::from_protection(&protection, "taken");
+                        let decision = match protection.kind {
+                            ProtectionKind::Snapshot => "snapshotted",
+                            ProtectionKind::Backup => "backed-up",
+                        };
+                        record(decision, Some(summary), Some(used));
+                        self.after = Some(protection);
                         Outcome::Forward
                     }
                     Err(e) => {
@@ -202,6 +230,15 @@ impl Guard {
         }
         let mut plan = Plan::new(&[], Tool::Psql, "a statement through dbguard proxy");
         plan.reports.push(report);
+        // A renamed table makes later names mean other data than the weighing connection
+        // sees (`ALTER TABLE a RENAME TO b` then, in the same transaction, `DROP TABLE b`).
+        if self.unweighable.is_none()
+            && plan
+                .findings()
+                .any(|f| f.rule == "rename-table" || f.rule == "rename-column")
+        {
+            self.unweighable = Some("the session renamed tables or columns".into());
+        }
         let allowed: Vec<Finding> = plan
             .reports
             .iter()
@@ -230,15 +267,12 @@ impl Guard {
     fn weigh(&mut self, plan: &mut Plan, situation: Situation) {
         let why_not = if situation.unreadable_params {
             Some("its bound parameters could not be read".to_string())
-        } else if situation.in_transaction {
-            Some(
-                "inside a transaction, dbguard cannot see what the transaction changed".to_string(),
-            )
         } else {
             self.unweighable.clone()
         };
         if let Some(why) = why_not {
             plan.notes.push(format!("data at stake not checked: {why}"));
+            weigh::guard_severities(plan, Some(&why));
             return;
         }
         if !weigh::needed(plan) {
@@ -255,12 +289,13 @@ impl Guard {
                         "could not ask the database what is at stake: {}",
                         e.message
                     ));
+                    weigh::guard_severities(plan, Some("the database could not be asked"));
                     return;
                 }
             }
         }
         if let Some(client) = self.weigher.as_mut() {
-            if let Some(note) = weigh::weigh(plan, client) {
+            if let Some(note) = weigh::weigh(plan, client, &self.shared.protect.guard) {
                 plan.notes.push(note);
             }
         }
@@ -309,6 +344,22 @@ impl Guard {
                 self.shared.audit_path.display()
             );
         }
+    }
+}
+
+/// An UPDATE's snapshot waiting for the UPDATE to have run.
+pub struct After {
+    shared: Arc<Shared>,
+    target: Target,
+    protection: Protection,
+}
+
+impl After {
+    /// Records what the statement wrote (on a thread of its own: it queries the database).
+    pub fn record(self) {
+        let _ = std::thread::Builder::new()
+            .name("dbguard-proxy-after".into())
+            .spawn(move || protect::record_after(&self.shared, &self.target, &self.protection));
     }
 }
 

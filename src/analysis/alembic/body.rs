@@ -39,6 +39,8 @@ pub struct PyOp {
     pub via: Vec<String>,
     /// The `if` condition (or `except`) it depends on.
     pub condition: Option<String>,
+    /// The exact SQL of a countable DELETE / UPDATE (see `Located::sql`).
+    pub sql: Option<String>,
 }
 
 /// The operations of a top-level function (`upgrade` or `downgrade`), or `None` when the
@@ -65,7 +67,7 @@ pub fn analyze(module: &Module<'_>, function: &str) -> Option<Vec<PyOp>> {
 pub struct Walker<'m, 't> {
     pub module: &'m Module<'t>,
     downgrade: bool,
-    out: Vec<PyOp>,
+    pub(super) out: Vec<PyOp>,
     via: Vec<String>,
     statement: Range<usize>,
     condition: Option<String>,
@@ -108,6 +110,7 @@ impl<'m, 't> Walker<'m, 't> {
             context,
             via: self.via.clone(),
             condition: self.condition.clone(),
+            sql: None,
         });
     }
 

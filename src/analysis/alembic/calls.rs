@@ -476,6 +476,11 @@ fn analyze_sql(walker: &mut Walker<'_, '_>, sql_text: &Str) {
         let mut context = located.context;
         context.dynamic |= sql_text.is_dynamic();
         walker.emit(located.op, start..end, context);
+        if !context.dynamic {
+            if let Some(last) = walker.out.last_mut() {
+                last.sql = located.sql;
+            }
+        }
     }
 }
 

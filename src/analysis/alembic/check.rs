@@ -162,6 +162,7 @@ fn located(op: Op, range: std::ops::Range<usize>, context: Context) -> Located {
         end: range.end,
         statement: range,
         context,
+        sql: None,
     }
 }
 
@@ -190,6 +191,7 @@ fn finding(
     };
     let mut located = located(op.op.clone(), op.start..op.end, context);
     located.statement = op.statement.clone();
+    located.sql = op.sql.clone();
     Some(op_finding(text, index, display, &located, rule, message))
 }
 

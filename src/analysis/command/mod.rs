@@ -151,6 +151,8 @@ impl Plan {
                 table,
                 column: None,
             }),
+            sql: None,
+            rows: None,
         };
         self.reports.push(FileReport {
             path: "<command>".into(),

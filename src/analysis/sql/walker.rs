@@ -156,6 +156,7 @@ impl Walker {
             end,
             statement: self.statement.clone(),
             context,
+            sql: None,
         });
     }
 
@@ -241,8 +242,18 @@ impl Walker {
         };
         match ops {
             Ok(ops) => {
+                // The exact text of a plain DELETE / UPDATE that runs now, for counting.
+                let countable = ops.len() == 1
+                    && matches!(ops[0], Op::Delete { .. } | Op::Update { .. })
+                    && !(ctx.dynamic || ctx.deferred || ctx.remote || ctx.fallback)
+                    && !text.contains(DYNAMIC);
                 for op in ops {
                     self.push(op, span, map, ctx);
+                }
+                if countable {
+                    if let Some(last) = self.out.last_mut() {
+                        last.sql = Some(text.to_string());
+                    }
                 }
             }
             Err(reason) => self.push(Op::Unparsed { reason }, span, map, ctx),

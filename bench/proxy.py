@@ -11,7 +11,10 @@ p99 added latency <= 0.5 ms; peak proxy memory <= 32 MiB with 20 clients.
 pgbench and pgbouncer come from Debian packages; as root this script installs them when
 missing (apt-get install postgresql-contrib pgbouncer).
 
-Usage: python3 bench/proxy.py [--seconds 20] [--scale 10]
+The three run in interleaved rounds (default 3) and each figure is the median of its rounds,
+so a load change on the machine hits all three alike.
+
+Usage: python3 bench/proxy.py [--seconds 20] [--scale 10] [--rounds 3]
 """
 
 import argparse
@@ -19,6 +22,7 @@ import glob
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -106,6 +110,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--scale", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     bindir, pgbouncer = ensure_tools()
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
@@ -171,14 +176,22 @@ pidfile = {work}/pgbouncer.pid
         # Warm up every path.
         for port in (pg_port, bouncer_port, proxy_port):
             pgbench(bindir, port, 8, 2, logs, "warm")
-        results = {}
-        for name, port in (("direct", pg_port), ("pgbouncer", bouncer_port), ("dbguard", proxy_port)):
-            results[name] = pgbench(bindir, port, 8, args.seconds, logs, name)
+        rounds = {"direct": [], "pgbouncer": [], "dbguard": []}
+        for _ in range(args.rounds):
+            for name, port in (("direct", pg_port), ("pgbouncer", bouncer_port), ("dbguard", proxy_port)):
+                rounds[name].append(pgbench(bindir, port, 8, args.seconds, logs, name))
+        results = {
+            name: (statistics.median(t for t, _ in runs), statistics.median(p for _, p in runs))
+            for name, runs in rounds.items()
+        }
         pgbench(bindir, proxy_port, 20, 5, logs, "twenty")
         peak = peak_rss_mib(proxy.pid)
 
         direct_tps, direct_p99 = results["direct"]
-        print(f"pgbench -S -c 8 -j 2 -T {args.seconds}, scale {args.scale}, PostgreSQL {bindir.parent.name}, {os.cpu_count()} cores")
+        print(f"pgbench -S -c 8 -j 2 -T {args.seconds}, scale {args.scale}, PostgreSQL {bindir.parent.name}, "
+              f"{os.cpu_count()} cores, median of {args.rounds} interleaved rounds")
+        for name, runs in rounds.items():
+            print(f"  {name:<10} rounds: " + ", ".join(f"{t:.0f} TPS / p99 {p:.3f} ms" for t, p in runs))
         print(f"{'':<12}{'TPS':>10}{'of direct':>11}{'p99 ms':>9}{'p99 added':>11}")
         for name, (tps, p99) in results.items():
             print(f"{name:<12}{tps:>10.0f}{tps / direct_tps:>10.0%}{p99:>9.3f}{p99 - direct_p99:>+10.3f}")

@@ -83,8 +83,8 @@ pub struct Entry {
     /// The target database URL, password masked.
     pub target: Option<String>,
     pub findings: FindingsSummary,
-    /// `ran`, `refused`, `cancelled`, `dry-run`, `failed`; from the proxy also `snapshotted`
-    /// and `allowed` (let through by an allow annotation).
+    /// `ran`, `refused`, `cancelled`, `dry-run`, `failed`; from the proxy also `snapshotted` /
+    /// `backed-up` (protected, then forwarded) and `allowed` (let through by an allow annotation).
     pub decision: String,
     pub reason: Option<String>,
     pub backup: Option<BackupUsed>,

@@ -169,7 +169,13 @@ fn run(mut client: Socket, shared: Arc<Shared>) -> io::Result<()> {
         return Ok(());
     };
     let target = session_target(&shared.target, param("user"), param("database"));
-    let guard = Guard::new(shared.clone(), target);
+    let mut guard = Guard::new(shared.clone(), target);
+    if param("options").is_some_and(|o| {
+        let o = o.to_ascii_lowercase();
+        o.contains("search_path") || o.contains("role") || o.contains("session_authorization")
+    }) {
+        guard.names_differ("the connection's options set search_path or the role");
+    }
     let link = Arc::new(Link {
         status: AtomicU8::new(status),
         ..Link::default()

@@ -68,6 +68,12 @@ impl Guard {
         }
     }
 
+    /// The session resolves names differently from a plain connection of its user (startup
+    /// `options` setting search_path or role): never weigh by name.
+    pub fn names_differ(&mut self, why: &str) {
+        self.unweighable = Some(why.to_string());
+    }
+
     /// The protection of the statement just forwarded, when what it wrote must be recorded
     /// after it ran (an UPDATE's snapshot), with what recording needs.
     pub fn take_after(&mut self) -> Option<After> {

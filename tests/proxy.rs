@@ -459,7 +459,7 @@ fn interactive(cluster: &PgCluster, project: &Project, db: &str, how: &str) {
     );
     let out = Command::new(venv_bin("python"))
         .arg(script)
-        .args([env!("CARGO_BIN_EXE_dbguard"), db, how])
+        .args([env!("CARGO_BIN_EXE_dbguard"), db, how, &cluster.url(db)])
         .current_dir(project.path())
         .env("PATH", path)
         .output()

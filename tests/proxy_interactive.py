@@ -7,8 +7,9 @@ import sys
 
 import pexpect
 
-dbguard, db, how = sys.argv[1:]
-args = ["psql", "-X"] if how == "psql" else ["run", "--", "psql", "-X"]
+dbguard, db, how, url = sys.argv[1:]
+# `dbguard psql` connects to [database]; `dbguard run -- psql` where psql's arguments say.
+args = ["psql", "-X"] if how == "psql" else ["run", "--", "psql", "-X", url]
 child = pexpect.spawn(dbguard, args, encoding="utf-8", timeout=30,
                       env={"PATH": os.environ["PATH"], "TERM": "dumb"})
 prompt = f"{db}=# "

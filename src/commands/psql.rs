@@ -14,14 +14,15 @@ use crate::target::{ProcessEnv, Target};
 pub fn run(context: &Context, args: PsqlArgs) -> Result<u8> {
     let mut argv = vec!["psql".to_string()];
     argv.extend(args.args);
-    run_argv(context, &argv)
+    run_argv(context, &argv, true)
 }
 
 /// Runs `argv` (a psql command line) through a private proxy; psql's exit code is ours.
-pub fn run_argv(context: &Context, argv: &[String]) -> Result<u8> {
+/// `project_default`: without connection options or PG* variables, connect to `[database]`
+/// (`dbguard psql`) rather than where psql itself would (`dbguard run -- psql`).
+pub fn run_argv(context: &Context, argv: &[String], project_default: bool) -> Result<u8> {
     let (target, rest) = psql::connection(argv, &ProcessEnv)?;
-    // No -d/-h/-p/-U given and no PG* variables: the project's database, like `dbguard proxy`.
-    let target = if has_connection(argv) {
+    let target = if !project_default || has_connection(argv) {
         target
     } else {
         context.config.database(None, &ProcessEnv)?.0

@@ -180,7 +180,7 @@ pub fn run(context: &Context, args: RunArgs) -> Result<u8> {
         .is_some_and(|p| command::program_name(p) == "psql");
     if is_psql && !args.dry_run && interactive && command::psql::is_interactive(&args.command, true)
     {
-        return super::psql::run_argv(context, &args.command);
+        return super::psql::run_argv(context, &args.command, false);
     }
     let flags = Flags {
         yes: args.yes,

@@ -23,8 +23,8 @@ use crate::undo::{Protection, ProtectionKind};
 /// Rules whose findings mean dbguard cannot tell what a statement does.
 const UNCERTAIN_RULES: &[&str] = &["unparsed-statement", "dynamic-sql"];
 /// Statement texts known to have no findings, kept per session (ORMs repeat their queries).
-const SAFE_CACHE: usize = 512;
-const SAFE_CACHE_TEXT: usize = 4096;
+const SAFE_CACHE: usize = 256;
+const SAFE_CACHE_TEXT: usize = 1024;
 /// Findings listed in an error message (it must fit on one screen).
 const SHOWN_FINDINGS: usize = 6;
 

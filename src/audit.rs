@@ -19,6 +19,25 @@ pub struct FindingsSummary {
     pub rules: Vec<String>,
 }
 
+impl FindingsSummary {
+    /// Counts by severity, and the rules in the order they first appear.
+    pub fn of<'a>(findings: impl Iterator<Item = &'a crate::analysis::Finding>) -> Self {
+        use crate::analysis::Severity;
+        let mut s = FindingsSummary::default();
+        for f in findings {
+            match f.severity {
+                Severity::DataLoss => s.data_loss += 1,
+                Severity::Risky => s.risky += 1,
+                Severity::Info => s.info += 1,
+            }
+            if !s.rules.iter().any(|r| r == f.rule) {
+                s.rules.push(f.rule.to_string());
+            }
+        }
+        s
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BackupUsed {
     pub name: String,
@@ -64,7 +83,8 @@ pub struct Entry {
     /// The target database URL, password masked.
     pub target: Option<String>,
     pub findings: FindingsSummary,
-    /// `ran`, `refused`, `cancelled`, `dry-run`, `failed`.
+    /// `ran`, `refused`, `cancelled`, `dry-run`, `failed`; from the proxy also `snapshotted` /
+    /// `backed-up` (protected, then forwarded) and `allowed` (let through by an allow annotation).
     pub decision: String,
     pub reason: Option<String>,
     pub backup: Option<BackupUsed>,

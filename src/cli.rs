@@ -64,6 +64,12 @@ pub enum Command {
     /// Show what a command would do and what the guard would decide; run nothing
     #[command(after_help = PLAN_HELP)]
     Plan(PlanArgs),
+    /// Guard every client (GUI clients, REPLs, ORMs): a PostgreSQL proxy that checks each statement
+    #[command(after_help = PROXY_HELP)]
+    Proxy(ProxyArgs),
+    /// Interactive psql through the guard: destructive statements are confirmed and protected
+    #[command(after_help = PSQL_HELP)]
+    Psql(PsqlArgs),
     /// Show the audit trail of guarded commands
     Audit(AuditArgs),
     /// Copy local backups to the offsite store ([offsite] in dbguard.toml)
@@ -227,6 +233,65 @@ pub struct RunArgs {
         value_name = "COMMAND"
     )]
     pub command: Vec<String>,
+}
+
+pub const PROXY_HELP: &str = "\
+EXAMPLES:
+  dbguard proxy                          # 127.0.0.1:6432 → the [database] URL
+  dbguard proxy --listen 127.0.0.1:7432 --url postgresql://app@localhost:5433/app_dev
+  dbguard proxy --socket /run/user/1000/dbguard   # psql -h /run/user/1000/dbguard
+  then point the client at it: host 127.0.0.1, port 6432, your usual database, user, password
+
+A refused statement gets SQLSTATE 42501 (a declined confirmation 57014); the session goes on.
+
+EXIT CODES:
+  2  usage or configuration error (bad address, socket directory not private)";
+
+pub const PSQL_HELP: &str = "\
+EXAMPLES:
+  dbguard psql                    # the [database] URL
+  dbguard psql -d app_dev -U app
+  dbguard psql postgresql://app@localhost:5433/app_dev
+
+EXIT CODES:
+  psql's own exit code, or 2 on a usage or configuration error";
+
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// Listen on this loopback address [default: [proxy] listen, else 127.0.0.1:6432]
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "socket")]
+    pub listen: Option<String>,
+    /// Listen on a unix socket in this directory (created 0700) instead
+    #[arg(long, value_name = "DIR")]
+    pub socket: Option<PathBuf>,
+    /// The port in the unix socket's name (`.s.PGSQL.PORT`, what clients pass as port)
+    #[arg(long, value_name = "PORT", default_value_t = 5432, requires = "socket")]
+    pub port: u16,
+    /// The server to relay to [default: [database] in dbguard.toml, else $DATABASE_URL, else PG*]
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// What to do with statements that destroy data [default: [proxy] destructive, else snapshot]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub destructive: Option<DestructiveMode>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DestructiveMode {
+    /// Take a snapshot of what is at stake, then run it
+    Snapshot,
+    /// Refuse it
+    Block,
+}
+
+#[derive(Debug, Args)]
+pub struct PsqlArgs {
+    /// psql's own options and arguments
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "PSQL ARGS"
+    )]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -34,6 +34,21 @@ pub struct Config {
     pub offsite: Option<OffsiteConfig>,
     /// `[encryption]`: backups encrypted with age before they touch the disk.
     pub encryption: Option<EncryptionConfig>,
+    #[serde(default)]
+    pub proxy: ProxyConfig,
+}
+
+/// `[proxy]`: `dbguard proxy` and `dbguard psql`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyConfig {
+    /// `snapshot` (default): protect what a destructive statement destroys, then run it;
+    /// `block`: refuse it.
+    pub destructive: Option<crate::guard::statement::Destructive>,
+    /// Loopback address to listen on (default `127.0.0.1:6432`).
+    pub listen: Option<String>,
+    /// Or a directory for a unix socket (created 0700), relative to the config file.
+    pub socket: Option<PathBuf>,
 }
 
 /// `[guard]`: how `dbguard run` treats commands.

@@ -329,6 +329,17 @@ pub fn render(survey: &Survey, root: &Path) -> String {
         "# After `dbguard verify-test-db --mark`, require the marker in the test database:\n\
          # require_mark = true"
     );
+    let _ = writeln!(w);
+    let _ = writeln!(w, "[proxy]");
+    let _ = writeln!(
+        w,
+        "# `dbguard psql` (interactive psql) and `dbguard proxy` (GUI clients, REPLs, ORM shells)\n\
+         # check every statement on the wire. Point a GUI client at `dbguard proxy`: host 127.0.0.1,\n\
+         # port 6432, your usual database, user and password, SSL off.\n\
+         # Destructive statements: \"snapshot\" protects what is at stake, then runs; \"block\" refuses.\n\
+         destructive = \"snapshot\"\n\
+         # listen = \"127.0.0.1:6432\""
+    );
     out
 }
 

@@ -17,6 +17,7 @@ pub mod init;
 pub mod output;
 pub mod plan;
 pub mod project;
+pub mod proxy;
 pub mod target;
 pub mod testdb;
 pub mod undo;

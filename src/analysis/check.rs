@@ -208,19 +208,7 @@ fn check_sql(
 ) {
     let analysis = sql::analyze(text);
     let index = LineIndex::new(text);
-    let annotations = Annotations::new(text, &index, &analysis.comments);
-    let mut findings: Vec<Finding> = Vec::new();
-    for located in &analysis.ops {
-        let Some((rule, message)) = rules::classify(&located.op) else {
-            continue;
-        };
-        let mut finding = op_finding(text, &index, display, located, rule, message);
-        let first = index.line(located.statement.start);
-        let last = index.line(located.statement.end);
-        annotations.apply(&mut finding, first, last);
-        findings.push(finding);
-    }
-    findings.extend(annotations.problems(text, &index, display));
+    let mut findings = annotated_findings(text, &index, display, &analysis);
 
     let position = reports.len();
     reports.push(FileReport {
@@ -275,6 +263,44 @@ fn check_sql(
 
     findings.sort_by_key(|f| f.span);
     reports[position].findings = findings;
+}
+
+/// Findings of the operations found, with allow annotations applied, and findings about the
+/// annotations themselves.
+fn annotated_findings(
+    text: &str,
+    index: &LineIndex,
+    display: &str,
+    analysis: &sql::Analysis,
+) -> Vec<Finding> {
+    let annotations = Annotations::new(text, index, &analysis.comments);
+    let mut findings: Vec<Finding> = Vec::new();
+    for located in &analysis.ops {
+        let Some((rule, message)) = rules::classify(&located.op) else {
+            continue;
+        };
+        let mut finding = op_finding(text, index, display, located, rule, message);
+        let first = index.line(located.statement.start);
+        let last = index.line(located.statement.end);
+        annotations.apply(&mut finding, first, last);
+        findings.push(finding);
+    }
+    findings.extend(annotations.problems(text, index, display));
+    findings
+}
+
+/// Checks SQL as the server receives it in a wire-protocol Query or Parse (`dbguard proxy`):
+/// no psql meta-commands, no includes, no COPY data lines.
+pub fn check_server_sql(text: &str, display: &str) -> FileReport {
+    let analysis = sql::analyze_server(text);
+    let index = LineIndex::new(text);
+    let mut findings = annotated_findings(text, &index, display, &analysis);
+    findings.sort_by_key(|f| f.span);
+    FileReport {
+        path: display.to_string(),
+        statements: analysis.statements,
+        findings,
+    }
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

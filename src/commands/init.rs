@@ -110,6 +110,7 @@ fn summary(survey: &Survey, root: &Path, written: &Path) -> String {
     lines.push("  - `dbguard check`: the migrations as they are now".to_string());
     lines.push("  - `dbguard verify-test-db`: the tests cannot reach the dev database (then `--mark` the test database)".to_string());
     lines.push("  - `dbguard hook install`: check staged migrations on every commit".to_string());
+    lines.push("  - `dbguard psql` instead of psql, and `dbguard proxy` for GUI clients (host 127.0.0.1, port 6432): every statement typed is guarded".to_string());
     let mut out = lines.join("\n");
     out.push('\n');
     out

@@ -9,6 +9,8 @@ mod hook;
 mod init;
 mod keygen;
 mod plan;
+mod proxy;
+mod psql;
 mod push;
 mod restore;
 mod rules;
@@ -89,6 +91,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Keygen(args) => keygen::run(&context()?, args),
         Command::Plan(args) => return run::plan(&context()?, args),
         Command::Run(args) => return run::run(&context()?, args),
+        Command::Proxy(args) => return proxy::run(&context()?, args),
+        Command::Psql(args) => return psql::run(&context()?, args),
     };
     exit.map(Exit::code)
 }

@@ -173,6 +173,15 @@ pub fn run(context: &Context, args: RunArgs) -> Result<u8> {
     let protect = undo::Settings::from_config(&context.config)?;
     let settings = &protect.backup;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    // An interactive psql session is guarded statement by statement, like `dbguard psql`.
+    let is_psql = args
+        .command
+        .first()
+        .is_some_and(|p| command::program_name(p) == "psql");
+    if is_psql && !args.dry_run && interactive && command::psql::is_interactive(&args.command, true)
+    {
+        return super::psql::run_argv(context, &args.command, false);
+    }
     let flags = Flags {
         yes: args.yes,
         backup: args.backup || context.config.config.guard.auto_backup,
@@ -336,21 +345,21 @@ fn used(backup: &Backup, how: &str) -> BackupUsed {
 }
 
 fn confirmed(confirm: &Confirm) -> bool {
+    let Some(question) = guard::confirm::question(confirm) else {
+        return true;
+    };
     match confirm {
-        Confirm::None => true,
         Confirm::YesNo => dialoguer::Confirm::new()
-            .with_prompt("Run it?")
+            .with_prompt(question)
             .default(false)
             .wait_for_newline(true)
             .interact()
             .unwrap_or(false),
-        Confirm::TypeName(db) => dialoguer::Input::<String>::new()
-            .with_prompt(format!(
-                "This destroys data in {db}. Type the database name to run it"
-            ))
+        _ => dialoguer::Input::<String>::new()
+            .with_prompt(question)
             .allow_empty(true)
             .interact_text()
-            .is_ok_and(|typed| typed.trim() == db),
+            .is_ok_and(|typed| guard::confirm::accepts(confirm, &typed)),
     }
 }
 
@@ -363,18 +372,7 @@ fn verdict(plan: &Plan) -> &'static str {
 }
 
 fn summary(plan: &Plan) -> FindingsSummary {
-    let mut s = FindingsSummary::default();
-    for f in plan.findings() {
-        match f.severity {
-            Severity::DataLoss => s.data_loss += 1,
-            Severity::Risky => s.risky += 1,
-            Severity::Info => s.info += 1,
-        }
-        if !s.rules.iter().any(|r| r == f.rule) {
-            s.rules.push(f.rule.to_string());
-        }
-    }
-    s
+    FindingsSummary::of(plan.findings())
 }
 
 fn audit_entry(

@@ -1,8 +1,10 @@
 //! The guard's policy — the only place it lives. Given a plan's verdict, the state of the
 //! backups and how dbguard was invoked, decide: run at once, take a backup, ask, or refuse.
 
+pub mod confirm;
 pub mod impact;
 pub mod settings;
+pub mod statement;
 pub mod weigh;
 
 use chrono::Utc;

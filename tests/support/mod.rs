@@ -9,6 +9,7 @@ mod forward;
 mod git;
 mod pg;
 mod project;
+pub mod proxy;
 pub mod s3;
 mod venv;
 pub mod verdicts;

@@ -145,6 +145,129 @@ impl PgCluster {
             .unwrap_or_else(|e| panic!("SQL failed in database {db}: {}\n{sql}", describe(&e)));
     }
 
+    /// Creates a login role that must authenticate with SCRAM-SHA-256 over TCP (a pg_hba line
+    /// for it alone, ahead of the cluster's `trust` lines, then a reload).
+    pub fn add_scram_user(&self, user: &str, password: &str) {
+        let mut client = self.client("postgres");
+        client
+            .batch_execute(&format!(
+                "SET password_encryption = 'scram-sha-256'; CREATE ROLE {} LOGIN SUPERUSER PASSWORD '{}'",
+                quote_ident(user),
+                password.replace('\'', "''")
+            ))
+            .unwrap_or_else(|e| panic!("cannot create role {user}: {}", describe(&e)));
+        let hba = self.dir.join("data/pg_hba.conf");
+        let old = fs::read_to_string(&hba).expect("pg_hba.conf");
+        let line = format!("host all {} {HOST}/32 scram-sha-256\n", quote_ident(user));
+        fs::write(&hba, format!("{line}{old}")).expect("write pg_hba.conf");
+        client
+            .batch_execute("SELECT pg_reload_conf()")
+            .expect("reload");
+        // The reload is asynchronous: wait until the rule applies.
+        let deadline = Instant::now() + START_TIMEOUT;
+        while Client::connect(
+            &format!("postgresql://{user}@{HOST}:{}/postgres", self.port),
+            NoTls,
+        )
+        .is_ok()
+        {
+            assert!(Instant::now() < deadline, "pg_hba.conf was not reloaded");
+            sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Turns TLS on with a certificate for 127.0.0.1 signed by a fresh test CA (made by
+    /// `openssl`); returns the CA certificate's path, to be used as `sslrootcert`.
+    pub fn enable_ssl(&self) -> PathBuf {
+        let data = self.dir.join("data");
+        let (key, cert) = (data.join("server.key"), data.join("server.crt"));
+        let (ca_key, ca, csr, ext) = (
+            self.dir.join("ca.key"),
+            self.dir.join("ca.crt"),
+            self.dir.join("server.csr"),
+            self.dir.join("san.ext"),
+        );
+        fs::write(&ext, "subjectAltName=IP:127.0.0.1\n").unwrap();
+        let openssl = |args: &[&std::ffi::OsStr]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .output()
+                .expect("openssl runs (apt-get install openssl)");
+            assert!(
+                out.status.success(),
+                "openssl: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let s = |t: &'static str| std::ffi::OsStr::new(t);
+        openssl(&[
+            s("req"),
+            s("-x509"),
+            s("-newkey"),
+            s("rsa:2048"),
+            s("-nodes"),
+            s("-days"),
+            s("2"),
+            s("-subj"),
+            s("/CN=dbguard test CA"),
+            s("-keyout"),
+            ca_key.as_os_str(),
+            s("-out"),
+            ca.as_os_str(),
+        ]);
+        openssl(&[
+            s("req"),
+            s("-newkey"),
+            s("rsa:2048"),
+            s("-nodes"),
+            s("-subj"),
+            s("/CN=127.0.0.1"),
+            s("-keyout"),
+            key.as_os_str(),
+            s("-out"),
+            csr.as_os_str(),
+        ]);
+        openssl(&[
+            s("x509"),
+            s("-req"),
+            s("-in"),
+            csr.as_os_str(),
+            s("-CA"),
+            ca.as_os_str(),
+            s("-CAkey"),
+            ca_key.as_os_str(),
+            s("-CAcreateserial"),
+            s("-days"),
+            s("2"),
+            s("-extfile"),
+            ext.as_os_str(),
+            s("-out"),
+            cert.as_os_str(),
+        ]);
+        if let Some((uid, gid)) = server_user() {
+            for f in [&key, &cert] {
+                std::os::unix::fs::chown(f, Some(uid), Some(gid)).expect("chown");
+            }
+        }
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .expect("chmod");
+        self.execute("postgres", "ALTER SYSTEM SET ssl = on");
+        self.execute("postgres", "SELECT pg_reload_conf()");
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let on: String = self
+                .client("postgres")
+                .query_one("SHOW ssl", &[])
+                .unwrap()
+                .get(0);
+            if on == "on" {
+                return ca;
+            }
+            assert!(Instant::now() < deadline, "ssl did not turn on");
+            sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Stops the server and removes its directory; waits until both are done.
     /// Idempotent. For tests that need the server to disappear; `Drop` calls it too.
     pub fn stop(&self) {

@@ -7,7 +7,7 @@ pub mod alembic;
 mod custom;
 mod docker;
 mod pgtools;
-mod psql;
+pub mod psql;
 mod wrappers;
 
 use crate::analysis::rules::Rule;
@@ -62,7 +62,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    fn new(argv: &[String], tool: Tool, description: impl Into<String>) -> Plan {
+    pub fn new(argv: &[String], tool: Tool, description: impl Into<String>) -> Plan {
         Plan {
             argv: argv.to_vec(),
             tool,

@@ -126,6 +126,97 @@ fn parse(args: &[String]) -> Result<Options> {
     Ok(o)
 }
 
+/// An interactive session: psql reads what a person types (no `-c`, no `-f`, a terminal).
+pub fn is_interactive(args: &[String], stdin_is_terminal: bool) -> bool {
+    stdin_is_terminal && parse(args).is_ok_and(|o| o.sources.is_empty() && !o.informational)
+}
+
+/// Where psql would connect (options, then PG* variables, as psql does), and its other
+/// arguments without the connection options, so it can be pointed elsewhere with `-d`.
+pub fn connection(
+    args: &[String],
+    env: &dyn crate::target::Env,
+) -> Result<(crate::target::Target, Vec<String>)> {
+    let o = parse(args)?;
+    let target = target_from_options(
+        o.dbname.as_deref(),
+        o.host.as_deref(),
+        o.port.as_deref(),
+        o.user.as_deref(),
+        env,
+    )?;
+    Ok((target, without_connection_options(args)))
+}
+
+/// `args` (after the program name) without -d/-h/-p/-U in any spelling and without the
+/// positional database and user.
+fn without_connection_options(args: &[String]) -> Vec<String> {
+    const CONNECTION: &[&str] = &["dbname", "host", "port", "username"];
+    let mut out = Vec::new();
+    let mut positional = 0;
+    let mut i = 1;
+    while i < args.len() {
+        let arg = &args[i];
+        i += 1;
+        if arg == "--" {
+            // Only the database and user can follow.
+            break;
+        }
+        if let Some(long) = arg.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, _)) => (n, true),
+                None => (long, false),
+            };
+            let takes_value = VALUE_LONG.contains(&name);
+            if CONNECTION.contains(&name) {
+                if takes_value && !inline {
+                    i += 1;
+                }
+                continue;
+            }
+            out.push(arg.clone());
+            if takes_value && !inline {
+                if let Some(v) = args.get(i) {
+                    out.push(v.clone());
+                }
+                i += 1;
+            }
+            continue;
+        }
+        if let Some(cluster) = arg.strip_prefix('-').filter(|c| !c.is_empty()) {
+            let value_at = cluster
+                .char_indices()
+                .find(|(_, c)| VALUE_SHORT.contains(c));
+            match value_at {
+                Some((pos, c)) if "dhpU".contains(c) => {
+                    if pos > 0 {
+                        out.push(format!("-{}", &cluster[..pos]));
+                    }
+                    if pos + c.len_utf8() == cluster.len() {
+                        i += 1;
+                    }
+                }
+                Some((pos, c)) => {
+                    out.push(arg.clone());
+                    if pos + c.len_utf8() == cluster.len() {
+                        if let Some(v) = args.get(i) {
+                            out.push(v.clone());
+                        }
+                        i += 1;
+                    }
+                }
+                None => out.push(arg.clone()),
+            }
+            continue;
+        }
+        positional += 1;
+        if positional > 2 {
+            out.push(arg.clone());
+        }
+    }
+    out
+}
+
 pub fn classify(args: &[String], inputs: &mut Inputs) -> Result<Plan> {
     let o = parse(args)?;
     let mut plan = Plan::new(args, Tool::Psql, "psql");
@@ -258,6 +349,39 @@ mod tests {
         assert_eq!(o.host.as_deref(), Some("db"));
         assert_eq!(o.port.as_deref(), Some("5434"));
         assert_eq!(o.user.as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn connection_options_are_taken_out_and_the_rest_kept() {
+        let argv = args(&[
+            "psql",
+            "-X",
+            "-h",
+            "db",
+            "-Atc",
+            "SELECT 1",
+            "--port=5434",
+            "-Uapp",
+            "-Ah",
+            "other",
+            "--dbname",
+            "x",
+            "app_dev",
+            "bob",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ]);
+        assert_eq!(
+            without_connection_options(&argv),
+            ["-X", "-Atc", "SELECT 1", "-A", "-v", "ON_ERROR_STOP=1"]
+        );
+        let env = std::collections::BTreeMap::new();
+        let (target, _) = connection(&args(&["psql", "postgresql://a@h:1/x"]), &env).unwrap();
+        assert_eq!(target.effective_dbname(), "x");
+        assert_eq!(target.effective_port(), 1);
+        assert!(is_interactive(&args(&["psql", "app"]), true));
+        assert!(!is_interactive(&args(&["psql", "-c", "SELECT 1"]), true));
+        assert!(!is_interactive(&args(&["psql"]), false));
     }
 
     #[test]

@@ -33,11 +33,17 @@ pub struct Analysis {
 
 /// Analyses SQL as psql would run it (meta-commands recognised).
 pub fn analyze(src: &str) -> Analysis {
-    analyze_with(src, Walker::default())
+    analyze_with(src, Walker::default(), true)
 }
 
-fn analyze_with(src: &str, mut walker: Walker) -> Analysis {
-    let mut splitter = Splitter::new(src, true);
+/// Analyses SQL as the server receives it in a wire-protocol Query (`dbguard proxy`): a
+/// backslash is no meta-command and the line after `COPY … FROM stdin;` is SQL, not data.
+pub fn analyze_server(src: &str) -> Analysis {
+    analyze_with(src, Walker::default(), false)
+}
+
+fn analyze_with(src: &str, mut walker: Walker, psql: bool) -> Analysis {
+    let mut splitter = Splitter::new(src, psql);
     let mut analysis = Analysis::default();
     while let Some(item) = splitter.next() {
         match item {
@@ -234,6 +240,13 @@ mod tests {
     }
 
     #[test]
+    fn the_server_reads_no_copy_data_in_a_query() {
+        let src = "COPY t FROM stdin;\nDROP TABLE x;";
+        assert!(analyze(src).ops.is_empty());
+        assert_eq!(analyze_server(src).ops.len(), 1);
+    }
+
+    #[test]
     fn fuzz_crash_unterminated_dollar_quote_in_do() {
         // Found by `cargo fuzz run analyze`: an unterminated DO body ending in invalid UTF-8.
         let bytes = b"DO $$ BEG%N E\x9f\xbaCUTE format('DROP TAB\x01A$;\nCOPY t FROM s, tnE'\xff\xff\xff\xff\xff\xff\xff\xff";
@@ -244,7 +257,7 @@ mod tests {
 
     fn assert_fast_paths_agree(src: &str) {
         let fast = analyze(src).ops;
-        let parsed = analyze_with(src, Walker::without_fast_paths()).ops;
+        let parsed = analyze_with(src, Walker::without_fast_paths(), true).ops;
         assert_eq!(
             fast, parsed,
             "fast paths disagree with the parser on {src:?}"

@@ -63,6 +63,9 @@ pub struct Splitter<'a> {
     copy_data_after: Option<usize>,
     /// A statement's token list handed back by `recycle`, reused for the next statement.
     spare: Vec<Token>,
+    /// psql's reading (meta-commands, COPY data lines after `COPY … FROM stdin`) rather than
+    /// the server's (a wire-protocol Query, where the next line is the next statement).
+    psql: bool,
 }
 
 /// Token lists larger than this are not kept for reuse.
@@ -79,6 +82,7 @@ impl<'a> Splitter<'a> {
             last: None,
             copy_data_after: None,
             spare: Vec::new(),
+            psql,
         }
     }
 
@@ -300,7 +304,7 @@ impl Iterator for Splitter<'_> {
     fn next(&mut self) -> Option<Item> {
         let item = self.next_item();
         if let Some(Item::Statement(statement)) = &item {
-            if !statement.rerun && is_copy_from_stdin(self.src, &statement.tokens) {
+            if self.psql && !statement.rerun && is_copy_from_stdin(self.src, &statement.tokens) {
                 let bytes = self.src.as_bytes();
                 self.copy_data_after = Some(memchr_newline(bytes, self.lexer.position()));
             }

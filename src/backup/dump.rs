@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -162,8 +162,10 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
     let started_at = Utc::now();
     let mut client = target.connect().map_err(|e| backup_error(e.message))?;
     let server = server_info(&mut client)?;
-    let pg_dump = tools::find("pg_dump", server.major)?;
-    let pg_restore = tools::find("pg_restore", server.major)?;
+    let pg_dump = tools::find_in(&settings.clients, "pg_dump", server.major)?;
+    let pg_restore = tools::find_in(&settings.clients, "pg_restore", server.major)?;
+    // The progress bar's total: pg_dump's output is about the size of the tables' heaps.
+    let estimate = estimate_bytes(&mut client);
 
     let db_dir = settings.database_dir(&database);
     fsutil::create_private_dir(&settings.dir)
@@ -212,6 +214,7 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
         settings.level,
         encryption,
         &database,
+        estimate,
         request.quiet,
         &interrupts,
     );
@@ -222,7 +225,7 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
     let (sha256, size_bytes, uncompressed) = dumped?;
     let tables = tables?;
 
-    let verified = read_back(&temp.path, &pg_restore.path, &sha256, encryption)?;
+    let verified = read_back(&temp.path, &pg_restore, &sha256, encryption)?;
     let finished_at = Utc::now();
 
     let _lock = retention::lock(&db_dir)
@@ -272,7 +275,7 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
     retention::remove_stale_temps(&db_dir);
     let mut protected = request.protected.clone();
     protected.push(path.clone());
-    retention::apply(&db_dir, settings.keep, &protected);
+    retention::apply(&db_dir, &settings.policy, &protected);
     Ok(Backup { path, metadata })
 }
 
@@ -280,7 +283,7 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
 /// otherwise only its checksum can be, and the record says so.
 fn read_back(
     path: &std::path::Path,
-    pg_restore: &std::path::Path,
+    pg_restore: &PgTool,
     sha256: &str,
     encryption: Option<&Encryption>,
 ) -> Result<verify::Verified> {
@@ -318,10 +321,12 @@ fn dump_to(
     level: i32,
     encryption: Option<&Encryption>,
     database: &str,
+    estimate: Option<u64>,
     quiet: bool,
     interrupts: &Interrupts,
 ) -> Result<(String, u64, u64)> {
-    let mut child = Command::new(&pg_dump.path)
+    let mut child = pg_dump
+        .command(Some(target))?
         .args([
             "--format=custom",
             "--compress=0",
@@ -329,12 +334,11 @@ fn dump_to(
             "--snapshot",
             snapshot,
         ])
-        .envs(target.libpq_env())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| backup_error(format!("cannot run {}: {e}", pg_dump.path.display())))?;
+        .map_err(|e| backup_error(format!("cannot run {}: {e}", pg_dump.describe())))?;
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     let err_thread = std::thread::spawn(move || {
@@ -342,7 +346,7 @@ fn dump_to(
         let _ = stderr.read_to_string(&mut s);
         s
     });
-    let progress = super::progress::bytes(&format!("backing up {database}"), quiet);
+    let progress = super::progress::estimated(&format!("backing up {database}"), estimate, quiet);
     let pumped = (|| -> std::io::Result<(String, u64, u64)> {
         // pg_dump → zstd → age (optional) → SHA-256 of the stored bytes → file.
         let writer = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, file));
@@ -401,6 +405,22 @@ fn dump_to(
         return Err(backup_error(format!("pg_dump failed: {why}")));
     }
     Ok((sha256, size, uncompressed))
+}
+
+/// About how many bytes pg_dump will write: the heap (and TOAST) size of every table, from
+/// the catalog. `None` when unreadable or empty, so the progress shows a spinner instead of a
+/// wrong bar.
+fn estimate_bytes(client: &mut postgres::Client) -> Option<u64> {
+    let row = client
+        .query_one(
+            "SELECT coalesce(sum(pg_table_size(c.oid)), 0)::bigint FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm') \
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'",
+            &[],
+        )
+        .ok()?;
+    let bytes: i64 = row.get(0);
+    (bytes > 0).then_some(bytes as u64)
 }
 
 /// Exact row counts of every ordinary table, in the dump's snapshot.

@@ -7,6 +7,7 @@ pub mod dump;
 pub mod encryption;
 pub mod fsutil;
 pub mod offsite;
+pub mod policy;
 pub mod progress;
 pub mod restore;
 pub mod retention;

@@ -3,11 +3,12 @@
 
 use std::io::{self, Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use sha2::{Digest, Sha256};
 
 use super::encryption::{decrypt, Identity};
+use super::tools::PgTool;
 use crate::error::{Error, Exit, Result};
 
 pub fn backup_error(message: impl Into<String>) -> Error {
@@ -213,7 +214,11 @@ fn check_sha(path: &Path, expected: &str, found: &str) -> Result<()> {
 
 /// Reads `path` completely and proves it is an intact, readable archive. With `expected`,
 /// the SHA-256 must match too.
-pub fn verify_file(path: &Path, pg_restore: &Path, expected: Option<&str>) -> Result<Verified> {
+pub fn verify_file(
+    path: &Path,
+    pg_restore: &PgTool,
+    expected: Option<&str>,
+) -> Result<Verified> {
     verify_contents(path, pg_restore, expected, None)
 }
 
@@ -221,7 +226,7 @@ pub fn verify_file(path: &Path, pg_restore: &Path, expected: Option<&str>) -> Re
 /// also authenticates every 64 KiB chunk).
 pub fn verify_contents(
     path: &Path,
-    pg_restore: &Path,
+    pg_restore: &PgTool,
     expected: Option<&str>,
     identity: Option<&Identity>,
 ) -> Result<Verified> {
@@ -239,13 +244,14 @@ pub fn verify_contents(
         Some(identity) => decrypt(stream, identity)?,
         None => Box::new(stream),
     };
-    let mut child = Command::new(pg_restore)
+    let mut child = pg_restore
+        .command(None)?
         .arg("--list")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| backup_error(format!("cannot run {}: {e}", pg_restore.display())))?;
+        .map_err(|e| backup_error(format!("cannot run {}: {e}", pg_restore.describe())))?;
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     let out_thread = std::thread::spawn(move || {

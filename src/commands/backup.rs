@@ -86,8 +86,8 @@ fn print_offsite(offsite: &OffsiteSettings, pushed: &push::Pushed) -> Result<()>
         if !pushed.removed.is_empty() {
             writeln!(
                 out,
-                "  remote retention (keep = {}) removed {}",
-                offsite.keep,
+                "  remote retention ({}) removed {}",
+                offsite.policy.describe(),
                 pushed.removed.join(", ")
             )?;
         }

@@ -19,7 +19,7 @@ pub fn run(context: &Context, args: RestoreArgs) -> Result<Exit> {
         None => find_backup(&settings, &args, &database)?,
     };
 
-    let verified = restore::check_with(&backup, &target, settings.encryption.as_ref())?;
+    let verified = restore::check(&settings, &backup, &target)?;
     if args.dry_run {
         print_plan(&backup, &target, true)?;
         return Ok(Exit::Ok);

@@ -65,6 +65,7 @@ fn backup_then_restore_round_trip() {
     }
     assert_eq!(entry["database"], db.as_str());
     assert_eq!(entry["verified"], true);
+    assert_eq!(entry["kind"], "manual");
     let name = entry["name"].as_str().unwrap().to_string();
     assert!(
         name.starts_with(&format!("backup_{db}_")) && name.ends_with(".dump.zst"),
@@ -142,6 +143,17 @@ fn backup_then_restore_round_trip() {
         .as_str()
         .unwrap()
         .contains("safety backup before restoring"));
+    assert_eq!(safety["kind"], "safety");
+    let table = dbguard(&["backups"]).cwd(project.path()).run().code(0);
+    assert!(
+        table
+            .stdout
+            .lines()
+            .any(|l| l.contains(&name) && l.contains(" manual "))
+            && table.stdout.lines().any(|l| l.contains(" safety ")),
+        "{}",
+        table.stdout
+    );
 }
 
 #[test]

@@ -15,6 +15,42 @@ pub const SIDECAR_SUFFIX: &str = ".json";
 /// Temporary files of running (or dead) backups start with this.
 pub const TEMP_PREFIX: &str = ".tmp-";
 
+/// Why a backup was taken: shown by `dbguard backups` so a user can tell the safety backup of a
+/// restore from the one `run` took and from their own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackupKind {
+    /// `dbguard backup` by hand (also every backup written before kinds existed).
+    #[default]
+    Manual,
+    /// Taken by the guard before a destructive command (`dbguard run`, the proxy).
+    Guard,
+    /// Taken by `dbguard restore` (or `undo`) before it overwrites anything.
+    Safety,
+    /// A pre-image of exactly the objects a command destroys (`dbguard undo` puts it back).
+    Snapshot,
+    /// `dbguard backup --scheduled` (cron, systemd timer).
+    Scheduled,
+}
+
+impl BackupKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupKind::Manual => "manual",
+            BackupKind::Guard => "guard",
+            BackupKind::Safety => "safety",
+            BackupKind::Snapshot => "snapshot",
+            BackupKind::Scheduled => "scheduled",
+        }
+    }
+}
+
+impl std::fmt::Display for BackupKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TableCount {
     pub schema: String,
@@ -28,6 +64,9 @@ pub struct TableCount {
 pub struct Metadata {
     pub format_version: u32,
     pub name: String,
+    /// Why it was taken; sidecars written before kinds existed read as `manual`.
+    #[serde(default)]
+    pub kind: BackupKind,
     pub database: String,
     pub host: String,
     pub port: u16,
@@ -200,4 +239,30 @@ pub fn names_match(name: &str, wanted: &str) -> bool {
 
 pub fn short_sha(sha: &str) -> &str {
     &sha[..sha.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sidecars_written_before_kinds_existed_read_as_manual() {
+        let json = serde_json::json!({
+            "format_version": 1, "name": "backup_app_20260101_000000.dump.zst",
+            "database": "app", "host": "localhost", "port": 5432, "user": "app",
+            "cluster_id": null, "server_version": "15.1", "pg_dump_version": "15.1",
+            "started_at": "2026-01-01T00:00:00Z", "finished_at": "2026-01-01T00:00:01Z",
+            "size_bytes": 10, "uncompressed_bytes": 20, "sha256": "ab", "compression": "zstd:1",
+            "format": "f", "verified": true, "verified_at": null, "verification": [],
+            "reason": null, "dbguard_version": "0.1.0", "tables": []
+        });
+        let m: Metadata = serde_json::from_value(json).unwrap();
+        assert_eq!(m.kind, BackupKind::Manual);
+        let written = serde_json::to_value(Metadata {
+            kind: BackupKind::Snapshot,
+            ..m
+        })
+        .unwrap();
+        assert_eq!(written["kind"], "snapshot");
+    }
 }

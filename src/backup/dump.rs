@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::catalog::{self, Backup, Metadata, TableCount, TEMP_PREFIX};
+use super::catalog::{self, Backup, BackupKind, Metadata, TableCount, TEMP_PREFIX};
 use super::encryption::{Encryption, IdentityLookup, Sink};
 use super::fsutil;
 use super::retention;
@@ -23,6 +23,8 @@ use crate::target::{mask_secrets, Target};
 /// What to back up and why.
 pub struct Request<'a> {
     pub target: &'a Target,
+    /// Why it is taken (recorded in the sidecar, shown by `dbguard backups`).
+    pub kind: BackupKind,
     pub reason: Option<String>,
     pub quiet: bool,
     /// Backups retention must not remove (e.g. the one a restore is about to read).
@@ -238,6 +240,7 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
     let metadata = Metadata {
         format_version: 1,
         name: name.clone(),
+        kind: request.kind,
         database: database.clone(),
         host: target.effective_host(),
         port: target.effective_port(),

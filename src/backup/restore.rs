@@ -85,6 +85,7 @@ pub fn restore(
         let reason = format!("safety backup before restoring {}", backup.metadata.name);
         let request = Request {
             target,
+            kind: super::catalog::BackupKind::Safety,
             reason: Some(reason),
             quiet: options.quiet,
             protected: vec![backup.path.clone()],

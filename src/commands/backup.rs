@@ -16,6 +16,7 @@ pub fn run(context: &Context, args: BackupArgs) -> Result<Exit> {
     let (target, _) = context.config.database(args.url.as_deref(), &ProcessEnv)?;
     let request = dump::Request {
         target: &target,
+        kind: crate::backup::catalog::BackupKind::Manual,
         reason: args.reason,
         quiet: context.quiet,
         protected: Vec::new(),

@@ -39,6 +39,7 @@ pub fn entry(b: &Backup) -> serde_json::Value {
     let m = &b.metadata;
     serde_json::json!({
         "name": m.name,
+        "kind": m.kind,
         "path": b.path,
         "database": m.database,
         "host": m.host,
@@ -83,9 +84,11 @@ pub fn run(context: &Context, args: BackupsArgs) -> Result<Exit> {
             }
             return Ok(());
         }
-        let mut header: Vec<String> = ["NAME", "DATABASE", "CREATED", "SIZE", "VERIFIED", "SHA256"]
-            .map(String::from)
-            .to_vec();
+        let mut header: Vec<String> = [
+            "NAME", "KIND", "DATABASE", "CREATED", "SIZE", "VERIFIED", "SHA256",
+        ]
+        .map(String::from)
+        .to_vec();
         if offsite_configured {
             header.push("OFFSITE".into());
         }
@@ -95,6 +98,7 @@ pub fn run(context: &Context, args: BackupsArgs) -> Result<Exit> {
                 let m = &b.metadata;
                 let mut row = vec![
                     m.name.clone(),
+                    m.kind.to_string(),
                     m.database.clone(),
                     created(m.finished_at),
                     human_bytes(m.size_bytes),
@@ -211,6 +215,7 @@ fn remote(context: &Context, settings: &Settings, args: &BackupsArgs) -> Result<
                 let m = &r.metadata;
                 vec![
                     m.name.clone(),
+                    m.kind.to_string(),
                     m.database.clone(),
                     created(m.finished_at),
                     human_bytes(m.size_bytes),

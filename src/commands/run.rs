@@ -226,6 +226,7 @@ pub fn run(context: &Context, args: RunArgs) -> Result<u8> {
         };
         let request = dump::Request {
             target,
+            kind: crate::backup::catalog::BackupKind::Guard,
             reason: Some(format!("dbguard run: {}", assessed.plan.display_command())),
             quiet: context.quiet,
             protected: Vec::new(),

@@ -17,5 +17,6 @@ pub mod init;
 pub mod output;
 pub mod plan;
 pub mod project;
+pub mod schedule;
 pub mod target;
 pub mod testdb;

@@ -9,10 +9,12 @@ mod hook;
 mod init;
 mod keygen;
 mod plan;
+mod prune;
 mod push;
 mod restore;
 mod rules;
 mod run;
+mod schedule;
 mod staged;
 mod status;
 mod verify_test_db;
@@ -82,6 +84,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Backups(args) => backups::run(&context()?, args),
         Command::Restore(args) => restore::run(&context()?, args),
         Command::Status(args) => status::run(&context()?, args),
+        Command::Prune(args) => prune::run(&context()?, args),
+        Command::Schedule { ref action } => schedule::run(&context()?, action),
         Command::Audit(args) => audit::run(&context()?, args),
         Command::Push(args) => push::run(&context()?, args),
         Command::Keygen(args) => keygen::run(&context()?, args),

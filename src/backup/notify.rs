@@ -97,9 +97,24 @@ pub struct Sent {
     pub error: Option<String>,
 }
 
-/// Sends `event` to the URL for its status, if one is set. Never fails: the outcome says
-/// what happened.
+/// Sends `event` to the URL for its status, if one is set. Never fails (not even by a
+/// panic in the HTTP stack): the outcome says what happened.
 pub fn send(settings: &NotifySettings, event: &Event) -> Option<Sent> {
+    let url = match event.status {
+        "success" => settings.on_success.as_ref(),
+        _ => settings.on_failure.as_ref(),
+    }?;
+    let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| deliver(settings, event)));
+    sent.unwrap_or_else(|_| {
+        Some(Sent {
+            url: mask_url(url),
+            attempts: 0,
+            error: Some("the HTTP client failed".into()),
+        })
+    })
+}
+
+fn deliver(settings: &NotifySettings, event: &Event) -> Option<Sent> {
     let url = match event.status {
         "success" => settings.on_success.as_ref(),
         _ => settings.on_failure.as_ref(),
@@ -119,6 +134,8 @@ pub fn send(settings: &NotifySettings, event: &Event) -> Option<Sent> {
             })
         }
     };
+    // reqwest's connector needs the runtime's reactor when it is built.
+    let _entered = runtime.enter();
     let client = match reqwest::Client::builder()
         .timeout(settings.timeout)
         .connect_timeout(settings.timeout)

@@ -34,14 +34,15 @@ impl std::fmt::Display for Session {
     }
 }
 
-/// Client sessions on `target`'s database other than this one.
+/// Client sessions on `target`'s database other than dbguard's own (its connections are
+/// named `dbguard`; one just closed may linger a moment).
 pub fn others(client: &mut postgres::Client, database: &str) -> Result<Vec<Session>> {
     let rows = client
         .query(
             "SELECT pid, coalesce(usename::text, ''), coalesce(application_name, ''), \
              coalesce(host(client_addr), 'local socket'), coalesce(state, '') \
              FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() \
-             AND backend_type = 'client backend' ORDER BY pid",
+             AND backend_type = 'client backend' AND application_name <> 'dbguard' ORDER BY pid",
             &[&database],
         )
         .map_err(|e| backup_error(format!("cannot list the sessions on {database}: {e}")))?;

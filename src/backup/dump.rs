@@ -166,8 +166,6 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
     let server = server_info(&mut client)?;
     let pg_dump = tools::find_in(&settings.clients, "pg_dump", server.major)?;
     let pg_restore = tools::find_in(&settings.clients, "pg_restore", server.major)?;
-    // The progress bar's total: pg_dump's output is about the size of the tables' heaps.
-    let estimate = estimate_bytes(&mut client);
 
     let db_dir = settings.database_dir(&database);
     fsutil::create_private_dir(&settings.dir)
@@ -179,6 +177,8 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
             ))
         })?;
 
+    // The progress bar's total.
+    let estimate = estimate_bytes(&mut client, &db_dir);
     let encryption = settings.encryption.as_ref();
     let provisional = catalog::file_name_for(&database, started_at, 0, encryption.is_some());
     let mut temp = TempFile::create(&db_dir, &provisional)?;
@@ -410,15 +410,21 @@ fn dump_to(
     Ok((sha256, size, uncompressed))
 }
 
-/// About how many bytes pg_dump will write: the heap (and TOAST) size of every table, from
-/// the catalog. `None` when unreadable or empty, so the progress shows a spinner instead of a
-/// wrong bar.
-fn estimate_bytes(client: &mut postgres::Client) -> Option<u64> {
+/// About how many bytes pg_dump will write: what the previous backup of the database took
+/// uncompressed, else the tables' size as the catalog last recorded it (`relpages`, which
+/// needs no lock: a size function would wait behind a table someone holds locked). `None`
+/// when neither is known, so the progress shows a spinner instead of a wrong bar.
+fn estimate_bytes(client: &mut postgres::Client, db_dir: &std::path::Path) -> Option<u64> {
+    if let Some(previous) = catalog::list_dir(db_dir).first() {
+        return Some(previous.metadata.uncompressed_bytes).filter(|n| *n > 0);
+    }
     let row = client
         .query_one(
-            "SELECT coalesce(sum(pg_table_size(c.oid)), 0)::bigint FROM pg_class c \
+            "SELECT (coalesce(sum(c.relpages + coalesce(t.relpages, 0)), 0) \
+             * current_setting('block_size')::bigint)::bigint FROM pg_class c \
+             LEFT JOIN pg_class t ON t.oid = c.reltoastrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm') \
-             AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'",
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
             &[],
         )
         .ok()?;

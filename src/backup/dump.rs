@@ -227,7 +227,7 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
     let (sha256, size_bytes, uncompressed) = dumped?;
     let tables = tables?;
 
-    let verified = read_back(&temp.path, &pg_restore, &sha256, encryption)?;
+    let verified = read_back(&temp.path, &pg_restore, &sha256, encryption, request.quiet)?;
     let finished_at = Utc::now();
 
     let _lock = retention::lock(&db_dir)
@@ -289,13 +289,14 @@ fn read_back(
     pg_restore: &PgTool,
     sha256: &str,
     encryption: Option<&Encryption>,
+    quiet: bool,
 ) -> Result<verify::Verified> {
     let Some(encryption) = encryption else {
-        return verify::verify_file(path, pg_restore, Some(sha256));
+        return verify::verify_file(path, pg_restore, Some(sha256), quiet);
     };
     match encryption.identity()? {
         IdentityLookup::Loaded(identity) => {
-            verify::verify_contents(path, pg_restore, Some(sha256), Some(&identity))
+            verify::verify_contents(path, pg_restore, Some(sha256), Some(&identity), quiet)
         }
         IdentityLookup::NotConfigured => verify::verify_checksum(
             path,

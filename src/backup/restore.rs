@@ -36,7 +36,12 @@ pub struct Restored {
 /// Checks the backup's checksum and archive without touching any database.
 /// Encrypted backups are decrypted with the identity of `settings`' `[encryption]`, and
 /// without one they are refused (before anything is changed).
-pub fn check(settings: &Settings, backup: &Backup, target: &Target) -> Result<verify::Verified> {
+pub fn check(
+    settings: &Settings,
+    backup: &Backup,
+    target: &Target,
+    quiet: bool,
+) -> Result<verify::Verified> {
     let encryption = settings.encryption.as_ref();
     let identity = if backup.metadata.encrypted() {
         Some(encryption::require_identity(
@@ -56,6 +61,7 @@ pub fn check(settings: &Settings, backup: &Backup, target: &Target) -> Result<ve
         &pg_restore,
         Some(&backup.metadata.sha256),
         identity.as_ref(),
+        quiet,
     )
 }
 

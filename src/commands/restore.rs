@@ -19,7 +19,7 @@ pub fn run(context: &Context, args: RestoreArgs) -> Result<Exit> {
         None => find_backup(&settings, &args, &database)?,
     };
 
-    let verified = restore::check(&settings, &backup, &target)?;
+    let verified = restore::check(&settings, &backup, &target, context.quiet)?;
     if args.dry_run {
         print_plan(&backup, &target, true)?;
         return Ok(Exit::Ok);

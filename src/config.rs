@@ -418,6 +418,11 @@ mod tests {
         let offsite = config.offsite.unwrap();
         assert_eq!(offsite.retry_delay.as_deref(), Some("5s"));
         assert_eq!(config.encryption.unwrap().recipients, ["age1…"]);
+        assert_eq!(config.backup.keep_daily, Some(7));
+        assert_eq!(config.backup.exec.unwrap()[0], "docker");
+        assert_eq!(config.notify.retries, Some(2));
+        assert_eq!(config.status.missed_runs, Some(2));
+        assert_eq!(config.restore.after[0], "docker");
     }
 
     #[test]

@@ -114,9 +114,9 @@ pub fn survey(root: &Path) -> Survey {
             }
         }
     }
-    let compose = dev.as_ref().and_then(|d| {
-        project::compose::service_for_port(root, d.target.effective_port())
-    });
+    let compose = dev
+        .as_ref()
+        .and_then(|d| project::compose::service_for_port(root, d.target.effective_port()));
     Survey {
         alembic,
         sql_dirs,

@@ -264,7 +264,10 @@ fn notifications_reach_a_webhook_and_a_dead_one_never_fails_the_backup() {
     let (line, body) = requests.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(line, format!("POST /ping/{token}/fail HTTP/1.1"));
     assert_eq!(body["status"], "failure");
-    assert!(body["error"].as_str().unwrap().contains("connect"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("connect"),
+        "{body}"
+    );
 
     // A monitor that is down: the backup still succeeds, the failure is said, masked.
     let down = Project::new(&format!(
@@ -295,7 +298,11 @@ impl SavedCrontab {
             .arg("-l")
             .output()
             .expect("crontab is installed (scripts/test installs Debian's cron)");
-        SavedCrontab(out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into()))
+        SavedCrontab(
+            out.status
+                .success()
+                .then(|| String::from_utf8_lossy(&out.stdout).into()),
+        )
     }
 
     fn set(text: &str) {
@@ -440,7 +447,11 @@ fn scheduled_runs_log_take_turns_and_fail_loudly() {
     // Another scheduled run still going: this one waits for the next turn.
     let lock = std::fs::OpenOptions::new()
         .write(true)
-        .open(project.path().join(format!("backups/{db}/.dbguard-scheduled.lock")))
+        .open(
+            project
+                .path()
+                .join(format!("backups/{db}/.dbguard-scheduled.lock")),
+        )
         .unwrap();
     lock.lock().unwrap();
     dbguard(&["backup", "--scheduled"])
@@ -490,7 +501,12 @@ fn alerts(done: &support::Done) -> Vec<String> {
 fn assert_alerts(project: &Project, url: &str, expected: &[&str]) {
     let done = status(project, url);
     assert_eq!(alerts(&done), expected, "{}", done.stdout);
-    assert_eq!(done.code, i32::from(!expected.is_empty()), "{}", done.stdout);
+    assert_eq!(
+        done.code,
+        i32::from(!expected.is_empty()),
+        "{}",
+        done.stdout
+    );
 }
 
 #[test]
@@ -612,7 +628,11 @@ fn missed_scheduled_runs_alert_until_a_scheduled_backup_comes() {
     std::fs::write(&record, serde_json::to_vec(&json).unwrap()).unwrap();
     let done = status(&project, &url);
     assert_eq!(alerts(&done), ["schedule"], "{}", done.stdout);
-    assert!(done.stdout.contains("no scheduled backup yet"), "{}", done.stdout);
+    assert!(
+        done.stdout.contains("no scheduled backup yet"),
+        "{}",
+        done.stdout
+    );
     dbguard(&["backup", "--scheduled"])
         .cwd(project.path())
         .run()
@@ -666,7 +686,9 @@ fn restore_hooks_run_in_order_and_after_runs_on_failure() {
     let role = format!("ghost_{db}");
     cluster.execute(
         &db,
-        &format!("CREATE ROLE {role}; CREATE TABLE owned (y int); ALTER TABLE owned OWNER TO {role};"),
+        &format!(
+            "CREATE ROLE {role}; CREATE TABLE owned (y int); ALTER TABLE owned OWNER TO {role};"
+        ),
     );
     backup(&project, &url);
     cluster.execute(&db, &format!("DROP TABLE owned; DROP ROLE {role};"));
@@ -704,14 +726,22 @@ fn open_sessions_are_listed_and_ended_on_request() {
     cluster.execute(&db, "DELETE FROM t");
 
     let mut idle = cluster.client(&db);
-    idle.batch_execute("SET application_name = 'api-worker'").unwrap();
-    dbguard(&["restore", "--latest", "--url", &url, "--yes", "--no-safety-backup"])
-        .cwd(project.path())
-        .run()
-        .code(0)
-        .stderr_has("1 other session is connected")
-        .stderr_has("[api-worker]")
-        .stderr_has("--terminate-connections");
+    idle.batch_execute("SET application_name = 'api-worker'")
+        .unwrap();
+    dbguard(&[
+        "restore",
+        "--latest",
+        "--url",
+        &url,
+        "--yes",
+        "--no-safety-backup",
+    ])
+    .cwd(project.path())
+    .run()
+    .code(0)
+    .stderr_has("1 other session is connected")
+    .stderr_has("[api-worker]")
+    .stderr_has("--terminate-connections");
     assert_eq!(count(cluster, &db), 2000);
 
     // A session holding a lock would block the restore: ended first.
@@ -732,5 +762,8 @@ fn open_sessions_are_listed_and_ended_on_request() {
     .code(0)
     .stderr_has("ended 1 other session");
     assert_eq!(count(cluster, &db), 2000);
-    assert!(idle.batch_execute("SELECT 1").is_err(), "its session was ended");
+    assert!(
+        idle.batch_execute("SELECT 1").is_err(),
+        "its session was ended"
+    );
 }

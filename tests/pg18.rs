@@ -218,7 +218,10 @@ fn exec_runs_the_container_s_programs_and_keeps_the_password_out_of_argv() {
     assert!(meta["pg_dump_version"].as_str().unwrap().starts_with("18"));
     let argv = container.log("argv.log");
     assert!(argv.contains("pg_dump"), "{argv}");
-    assert!(argv.contains("pg_restore --list"), "verified in the container: {argv}");
+    assert!(
+        argv.contains("pg_restore --list"),
+        "verified in the container: {argv}"
+    );
     assert!(!argv.contains(secret), "password in an argv: {argv}");
     assert!(
         container

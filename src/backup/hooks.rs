@@ -130,13 +130,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
         let hooks = Hooks {
-            before: sh(&format!("echo before $DBGUARD_DATABASE >> {}", log.display())),
-            after: sh(&format!("echo after $DBGUARD_RESTORE_OK >> {}", log.display())),
+            before: sh(&format!(
+                "echo before $DBGUARD_DATABASE >> {}",
+                log.display()
+            )),
+            after: sh(&format!(
+                "echo after $DBGUARD_RESTORE_OK >> {}",
+                log.display()
+            )),
             dir: None,
         };
         let ok: Result<()> = around(&hooks, "app", || {
-            std::fs::write(&log, format!("{}work\n", std::fs::read_to_string(&log).unwrap()))
-                .unwrap();
+            std::fs::write(
+                &log,
+                format!("{}work\n", std::fs::read_to_string(&log).unwrap()),
+            )
+            .unwrap();
             Ok(())
         });
         assert!(ok.is_ok());
@@ -154,7 +163,10 @@ mod tests {
         let log = dir.path().join("log");
         let hooks = Hooks {
             before: sh("exit 3"),
-            after: sh(&format!("echo after $DBGUARD_RESTORE_OK >> {}", log.display())),
+            after: sh(&format!(
+                "echo after $DBGUARD_RESTORE_OK >> {}",
+                log.display()
+            )),
             dir: None,
         };
         let mut ran = false;

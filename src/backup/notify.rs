@@ -231,6 +231,9 @@ mod tests {
             mask_url("https://o1.ingest.sentry.io/api/1/cron/x/key/?status=ok"),
             "https://o1.ingest.sentry.io/***"
         );
-        assert_eq!(mask_url("http://user:pw@host:8080/x"), "http://host:8080/***");
+        assert_eq!(
+            mask_url("http://user:pw@host:8080/x"),
+            "http://host:8080/***"
+        );
     }
 }

@@ -11,6 +11,9 @@ use chrono::{DateTime, Datelike, Local, Utc};
 use crate::config::RetentionTiers;
 use crate::error::{Error, Result};
 
+/// The day, ISO week or month a time falls in.
+type BucketOf = fn(&DateTime<Local>) -> (i32, u32);
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
     /// The newest N (`keep`).
@@ -127,7 +130,7 @@ impl Policy {
             r.push(Reason::Last);
         }
         let local: Vec<DateTime<Local>> = times.iter().map(|t| t.with_timezone(&Local)).collect();
-        let buckets: [(usize, Reason, fn(&DateTime<Local>) -> (i32, u32)); 3] = [
+        let buckets: [(usize, Reason, BucketOf); 3] = [
             (self.daily, Reason::Daily, |t| (t.year(), t.ordinal())),
             (self.weekly, Reason::Weekly, |t| {
                 let week = t.iso_week();

@@ -328,7 +328,10 @@ mod tests {
         let error = not_found(&Source::Search, "pg_dump", 18, &[]);
         let help = error.help.unwrap();
         assert!(help.contains("postgresql-client-18"), "{help}");
-        assert!(help.contains("bindir = \"/usr/lib/postgresql/18/bin\""), "{help}");
+        assert!(
+            help.contains("bindir = \"/usr/lib/postgresql/18/bin\""),
+            "{help}"
+        );
         assert!(help.contains("exec = [\"docker\", \"compose\""), "{help}");
     }
 }

@@ -112,7 +112,11 @@ fn event(
 ) -> notify::Event {
     let backup = outcome.as_ref().ok();
     notify::Event {
-        status: if outcome.is_ok() { "success" } else { "failure" },
+        status: if outcome.is_ok() {
+            "success"
+        } else {
+            "failure"
+        },
         database: target.effective_dbname(),
         kind: kind.to_string(),
         name: backup.map(|b| b.metadata.name.clone()),

@@ -140,10 +140,13 @@ fn kept_by(settings: &Settings, backups: &[Backup]) -> Vec<Vec<String>> {
         .iter()
         .map(|b| {
             let plan = plans.entry(b.metadata.database.clone()).or_insert_with(|| {
-                retention::plan(&settings.database_dir(&b.metadata.database), &settings.policy)
-                    .into_iter()
-                    .map(|(b, why)| (b.path, why.iter().map(ToString::to_string).collect()))
-                    .collect()
+                retention::plan(
+                    &settings.database_dir(&b.metadata.database),
+                    &settings.policy,
+                )
+                .into_iter()
+                .map(|(b, why)| (b.path, why.iter().map(ToString::to_string).collect()))
+                .collect()
             });
             plan.iter()
                 .find(|(path, _)| *path == b.path)

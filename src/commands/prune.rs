@@ -34,10 +34,7 @@ pub fn run(context: &Context, args: PruneArgs) -> Result<Exit> {
         let db_dir = settings.database_dir(database);
         // Under the lock: a backup finishing meanwhile is either listed or not yet there.
         let _lock = retention::lock(&db_dir).map_err(|e| {
-            crate::backup::verify::backup_error(format!(
-                "cannot lock {}: {e}",
-                db_dir.display()
-            ))
+            crate::backup::verify::backup_error(format!("cannot lock {}: {e}", db_dir.display()))
         })?;
         for (backup, why) in retention::plan(&db_dir, &settings.policy) {
             lines.push(Line {
@@ -75,7 +72,11 @@ pub fn run(context: &Context, args: PruneArgs) -> Result<Exit> {
                 ""
             };
             if line.kept_by.is_empty() {
-                let verb = if args.dry_run { "would remove" } else { "removed" };
+                let verb = if args.dry_run {
+                    "would remove"
+                } else {
+                    "removed"
+                };
                 writeln!(out, "{verb} {}{place}", line.name)?;
             } else if !context.quiet {
                 writeln!(

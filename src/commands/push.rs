@@ -155,18 +155,22 @@ fn missing_backups(
                     .map(|(i, b)| (b.metadata.finished_at, Some(i))),
             )
             .collect();
-        times.sort_by(|a, b| b.0.cmp(&a.0));
+        times.sort_by_key(|t| std::cmp::Reverse(t.0));
         let only_times: Vec<_> = times.iter().map(|t| t.0).collect();
-        let keeps: Vec<usize> = times
+        let keeps: std::collections::HashSet<usize> = times
             .iter()
             .zip(offsite.policy.decide(&only_times))
             .filter_map(|((_, i), reasons)| i.filter(|_| !reasons.is_empty()))
             .collect();
-        let (kept, skipped): (Vec<(usize, Backup)>, Vec<(usize, Backup)>) = candidates
-            .into_iter()
-            .enumerate()
-            .partition(|(i, _)| keeps.contains(i));
-        let kept: Vec<Backup> = kept.into_iter().map(|(_, b)| b).collect();
+        let mut kept = Vec::new();
+        let mut skipped = Vec::new();
+        for (i, backup) in candidates.into_iter().enumerate() {
+            if keeps.contains(&i) {
+                kept.push(backup);
+            } else {
+                skipped.push(backup);
+            }
+        }
         if !skipped.is_empty() && !quiet {
             eprintln!(
                 "skipping {} backups of {database} that remote retention ({}) would remove at once",

@@ -174,7 +174,11 @@ fn remove(context: &Context, settings: &Settings, project: &std::path::Path) -> 
     if !context.quiet {
         super::write_stdout(|out| {
             if removed.is_empty() {
-                writeln!(out, "no scheduled backup of {} to remove", project.display())
+                writeln!(
+                    out,
+                    "no scheduled backup of {} to remove",
+                    project.display()
+                )
             } else {
                 writeln!(
                     out,

@@ -402,9 +402,7 @@ fn prometheus(status: &DatabaseStatus) -> String {
     let db = format!("database=\"{}\"", label(&status.database));
     let mut out = String::new();
     let mut gauge = |name: &str, help: &str, samples: Vec<(String, f64)>| {
-        out.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} gauge\n"
-        ));
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
         for (labels, value) in samples {
             out.push_str(&format!("{name}{{{labels}}} {value}\n"));
         }

@@ -22,8 +22,9 @@ pub struct Cron {
 
 fn field(text: &str, min: u32, max: u32, what: &str) -> Result<Vec<bool>> {
     let bad = || {
-        Error::usage(format!("cron field {what} {text:?} is not valid"))
-            .with_help("use numbers, `*`, ranges `a-b`, steps `*/n` and lists `a,b`, e.g. \"0 3 * * *\"")
+        Error::usage(format!("cron field {what} {text:?} is not valid")).with_help(
+            "use numbers, `*`, ranges `a-b`, steps `*/n` and lists `a,b`, e.g. \"0 3 * * *\"",
+        )
     };
     let mut allowed = vec![false; max as usize + 1];
     for part in text.split(',') {
@@ -34,10 +35,7 @@ fn field(text: &str, min: u32, max: u32, what: &str) -> Result<Vec<bool>> {
         let (from, to) = if range == "*" {
             (min, max)
         } else if let Some((a, b)) = range.split_once('-') {
-            (
-                a.parse().map_err(|_| bad())?,
-                b.parse().map_err(|_| bad())?,
-            )
+            (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?)
         } else {
             let n: u32 = range.parse().map_err(|_| bad())?;
             // `5/15` means from 5 to the end in steps of 15.
@@ -105,7 +103,9 @@ impl Cron {
     /// year is looked at).
     pub fn runs_between(&self, from: DateTime<Utc>, to: DateTime<Utc>, cap: u32) -> u32 {
         let start = from.with_timezone(&Local);
-        let end = to.with_timezone(&Local).min(start + chrono::Duration::days(366));
+        let end = to
+            .with_timezone(&Local)
+            .min(start + chrono::Duration::days(366));
         // The first whole minute after `from`.
         let mut t = start
             .with_second(0)
@@ -192,9 +192,8 @@ pub fn read_crontab() -> Result<String> {
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| {
-            Error::usage(format!("cannot run `crontab -l`: {e}")).with_help(
-                "install cron (Debian: `apt-get install cron`), or use --with systemd",
-            )
+            Error::usage(format!("cannot run `crontab -l`: {e}"))
+                .with_help("install cron (Debian: `apt-get install cron`), or use --with systemd")
         })?;
     if out.status.success() {
         return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
@@ -204,7 +203,10 @@ pub fn read_crontab() -> Result<String> {
     if stderr.contains("no crontab") {
         return Ok(String::new());
     }
-    Err(Error::usage(format!("`crontab -l` failed: {}", stderr.trim())))
+    Err(Error::usage(format!(
+        "`crontab -l` failed: {}",
+        stderr.trim()
+    )))
 }
 
 pub fn write_crontab(text: &str) -> Result<()> {
@@ -279,7 +281,7 @@ mod tests {
         let steps = Cron::parse("*/15 9-17 * * 1-5").unwrap();
         assert!(steps.matches(&local(2026, 3, 4, 9, 45))); // a Wednesday
         assert!(!steps.matches(&local(2026, 3, 7, 9, 45))); // a Saturday
-        // Day-of-month or weekday when both are restricted.
+                                                            // Day-of-month or weekday when both are restricted.
         let either = Cron::parse("0 0 1 * 0").unwrap();
         assert!(either.matches(&local(2026, 3, 1, 0, 0)));
         assert!(either.matches(&local(2026, 3, 8, 0, 0))); // a Sunday
@@ -304,7 +306,10 @@ mod tests {
             "*-*-* 3:0:00"
         );
         assert_eq!(
-            Cron::parse("*/15 * * * 1-5").unwrap().to_on_calendar().unwrap(),
+            Cron::parse("*/15 * * * 1-5")
+                .unwrap()
+                .to_on_calendar()
+                .unwrap(),
             "Mon,Tue,Wed,Thu,Fri *-*-* *:0/15:00"
         );
         assert!(Cron::parse("0 0 1 * 0").unwrap().to_on_calendar().is_err());

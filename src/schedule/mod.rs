@@ -80,8 +80,11 @@ pub fn every_to_cron(every: &str, project: &Path) -> Result<String> {
         "1d" | "24h" => format!("{minute} 3 * * *"),
         "1w" | "7d" => format!("{minute} 3 * * 0"),
         other => {
-            return Err(Error::usage(format!("--every {other:?} is not a supported interval"))
-                .with_help("use 15m, 30m, 1h, 2h, 3h, 4h, 6h, 8h, 12h, 1d or 1w; or --cron \"EXPR\""))
+            return Err(
+                Error::usage(format!("--every {other:?} is not a supported interval")).with_help(
+                    "use 15m, 30m, 1h, 2h, 3h, 4h, 6h, 8h, 12h, 1d or 1w; or --cron \"EXPR\"",
+                ),
+            )
         }
     };
     Ok(cron)
@@ -135,7 +138,9 @@ mod tests {
         assert!(daily.ends_with(" 3 * * *"), "{daily}");
         assert!(Cron::parse(&daily).is_ok());
         assert_eq!(every_to_cron("15m", project).unwrap(), "*/15 * * * *");
-        assert!(every_to_cron("6h", project).unwrap().ends_with(" */6 * * *"));
+        assert!(every_to_cron("6h", project)
+            .unwrap()
+            .ends_with(" */6 * * *"));
         assert!(every_to_cron("5d", project).is_err());
         assert_eq!(id(project), id(Path::new("/srv/app")));
         assert_ne!(id(project), id(Path::new("/srv/other")));

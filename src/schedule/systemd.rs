@@ -35,9 +35,12 @@ pub fn units(
     config: Option<&Path>,
     on_calendar: &str,
 ) -> (String, String) {
-    let mut exec = format!("{}", quote(&exe.display().to_string()));
+    let mut exec = quote(&exe.display().to_string());
     if let Some(config) = config {
-        exec.push_str(&format!(" --config {}", quote(&config.display().to_string())));
+        exec.push_str(&format!(
+            " --config {}",
+            quote(&config.display().to_string())
+        ));
     }
     exec.push_str(" backup --scheduled");
     let service = format!(
@@ -112,7 +115,10 @@ mod tests {
             None,
             "*-*-* 3:17:00",
         );
-        assert!(service.contains("WorkingDirectory=\"/srv/my app\""), "{service}");
+        assert!(
+            service.contains("WorkingDirectory=\"/srv/my app\""),
+            "{service}"
+        );
         assert!(service.contains("ExecStart=\"/usr/local/bin/dbguard\" backup --scheduled"));
         assert!(timer.contains("OnCalendar=*-*-* 3:17:00"), "{timer}");
         assert!(timer.contains("Persistent=true"));

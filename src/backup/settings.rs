@@ -62,7 +62,10 @@ impl Settings {
                     "give the command that runs a program in the container, e.g. exec = [\"docker\", \"compose\", \"exec\", \"-T\", \"db\"]",
                 ))
             }
-            (None, Some(prefix)) => super::tools::Source::Exec(prefix.clone()),
+            (None, Some(prefix)) => {
+                super::tools::check_exec(prefix)?;
+                super::tools::Source::Exec(prefix.clone())
+            }
             (None, None) => super::tools::Source::Search,
         };
         let max_age_text = backup

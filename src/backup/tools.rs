@@ -102,6 +102,55 @@ fn env_flag_position(prefix: &[String]) -> Option<usize> {
     prefix.iter().position(|w| w == "exec").map(|i| i + 1)
 }
 
+/// Refuses an exec prefix that would corrupt or starve the streams: a terminal (`-t`) turns
+/// the binary dump into text, and `docker exec` without `-i` gives pg_restore no stdin.
+pub fn check_exec(prefix: &[String]) -> Result<()> {
+    let program = Path::new(&prefix[0])
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Some(at) = prefix.iter().position(|w| w == "exec") else {
+        return Ok(());
+    };
+    let flags: Vec<&str> = prefix[at + 1..]
+        .iter()
+        .map(String::as_str)
+        .filter(|w| w.starts_with('-'))
+        .collect();
+    let short = |letter: char| {
+        flags
+            .iter()
+            .any(|f| !f.starts_with("--") && f[1..].contains(letter))
+    };
+    let long = |name: &str| flags.contains(&name);
+    let compose = program.ends_with("-compose") || prefix[1..at].iter().any(|w| w == "compose");
+    let bad = |why: &str, fix: &str| {
+        Err(Error::usage(format!("[backup] exec = {prefix:?}: {why}")).with_help(fix.to_string()))
+    };
+    if compose {
+        if !(short('T') || long("--no-TTY") || long("--no-tty")) {
+            return bad(
+                "compose gives the command a terminal unless told not to, which corrupts the dump",
+                "add -T after exec, e.g. [\"docker\", \"compose\", \"exec\", \"-T\", \"db\"]",
+            );
+        }
+    } else if matches!(program.as_str(), "docker" | "podman" | "nerdctl") {
+        if short('t') || long("--tty") {
+            return bad(
+                "-t gives the command a terminal, which corrupts the dump",
+                "use -i without -t, e.g. [\"docker\", \"exec\", \"-i\", \"my-postgres\"]",
+            );
+        }
+        if !(short('i') || long("--interactive")) {
+            return bad(
+                "without -i the command gets no stdin, and a restore streams the backup into it",
+                "add -i after exec, e.g. [\"docker\", \"exec\", \"-i\", \"my-postgres\"]",
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Every place a PostgreSQL client program may live: PATH, Debian's versioned directories,
 /// and `pg_config --bindir`.
 fn candidates(name: &str) -> Vec<PathBuf> {
@@ -321,6 +370,17 @@ mod tests {
         assert!(tool.command(Some(&with)).is_err());
         let without = Target::parse("postgresql://app@localhost/app").unwrap();
         assert!(tool.command(Some(&without)).is_ok());
+    }
+
+    #[test]
+    fn exec_prefixes_that_break_the_streams_are_refused() {
+        assert!(check_exec(&words(&["docker", "compose", "exec", "-T", "db"])).is_ok());
+        assert!(check_exec(&words(&["docker", "compose", "exec", "db"])).is_err());
+        assert!(check_exec(&words(&["docker-compose", "exec", "-T", "db"])).is_ok());
+        assert!(check_exec(&words(&["docker", "exec", "-i", "pg"])).is_ok());
+        assert!(check_exec(&words(&["podman", "exec", "-it", "pg"])).is_err());
+        assert!(check_exec(&words(&["docker", "exec", "pg"])).is_err());
+        assert!(check_exec(&words(&["kubectl", "exec", "-i", "pg-0", "--"])).is_ok());
     }
 
     #[test]

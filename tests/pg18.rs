@@ -148,6 +148,7 @@ struct Container {
 }
 
 impl Container {
+    /// A "container" whose programs reach `cluster`.
     fn new(cluster: &PgCluster) -> Container {
         let dir = tempfile::tempdir().unwrap();
         let script = format!(
@@ -240,6 +241,30 @@ fn exec_runs_the_container_s_programs_and_keeps_the_password_out_of_argv() {
     assert_eq!(count(cluster, &db, "SELECT count(*) FROM accounts"), 1500);
     assert_eq!(count(cluster, &db, "SELECT count(*) FROM events"), 3000);
     assert!(!container.log("argv.log").contains(secret));
+
+    // A container that reaches another server: nothing is written through it.
+    let elsewhere = PgCluster::start();
+    elsewhere.create_database(&db);
+    let wrong_server = Container::new(&elsewhere);
+    let misconfigured = Project::new(&format!(
+        "exec = [{}, \"compose\", \"exec\", \"-T\", \"db\"]\n",
+        toml_string(&wrong_server.docker())
+    ));
+    let dump = listed[0]["path"].as_str().unwrap();
+    cluster.execute(&db, "DELETE FROM accounts WHERE id > 3;");
+    dbguard(&["restore", dump, "--url", &url, "--yes", "--no-safety-backup"])
+        .cwd(misconfigured.path())
+        .run()
+        .code(4)
+        .stderr_has("does not reach the server of")
+        .never_shows(secret);
+    assert_eq!(count(cluster, &db, "SELECT count(*) FROM accounts"), 3);
+    assert!(
+        !wrong_server.log("argv.log").contains("pg_restore --clean"),
+        "{}",
+        wrong_server.log("argv.log")
+    );
+    drop(elsewhere);
 
     // A container that is not there: a clear error, nothing recorded.
     let wrong = Project::new(&format!(

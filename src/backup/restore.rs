@@ -77,6 +77,9 @@ pub fn restore(
     let mut client = target.connect().map_err(|e| backup_error(e.message))?;
     let server = dump::server_info(&mut client)?;
     let pg_restore = tools::find_in(&settings.clients, "pg_restore", server.major)?;
+    if pg_restore.exec.is_some() {
+        same_server(settings, target, &mut client, server.major)?;
+    }
     // Loaded before the safety backup: without the key nothing may change.
     let identity = if backup.metadata.encrypted() {
         Some(encryption::require_identity(
@@ -198,6 +201,52 @@ pub fn restore(
         safety_backup,
         differences,
     })
+}
+
+/// In a container, the client programs reach whatever server the container's defaults lead
+/// to. Before writing through them, prove it is the target's: the container's psql must be
+/// able to import a snapshot exported on the target (only that server knows it), the proof
+/// pg_dump gives for every backup.
+fn same_server(
+    settings: &Settings,
+    target: &Target,
+    client: &mut postgres::Client,
+    major: u32,
+) -> Result<()> {
+    let psql = tools::find_in(&settings.clients, "psql", major.min(9))?;
+    let mut tx = client
+        .transaction()
+        .map_err(|e| backup_error(format!("cannot start a transaction: {e}")))?;
+    tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .map_err(|e| backup_error(format!("cannot start a transaction: {e}")))?;
+    let snapshot: String = tx
+        .query_one("SELECT pg_export_snapshot()", &[])
+        .map_err(|e| backup_error(format!("cannot export a snapshot: {e}")))?
+        .get(0);
+    let out = psql
+        .command(Some(target))?
+        .args(["--no-psqlrc", "--no-password", "-q", "-v", "ON_ERROR_STOP=1"])
+        .args(["-c", "BEGIN ISOLATION LEVEL REPEATABLE READ"])
+        .arg("-c")
+        .arg(format!(
+            "SET TRANSACTION SNAPSHOT '{}'",
+            snapshot.replace('\'', "''")
+        ))
+        .args(["-c", "ROLLBACK"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| backup_error(format!("cannot run {}: {e}", psql.describe())))?;
+    let _ = tx.commit();
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(backup_error(format!(
+        "{} does not reach the server of {}: nothing was restored ({})",
+        psql.describe(),
+        target.masked_url(),
+        first_lines(&mask_secrets(String::from_utf8_lossy(&out.stderr).trim()), 2)
+    ))
+    .with_help("[backup] exec must run in the container of the database being restored; check the service name, or --url"))
 }
 
 fn first_lines(text: &str, n: usize) -> String {

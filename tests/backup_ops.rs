@@ -515,6 +515,7 @@ fn each_status_alert_fires_and_clears() {
     let db = seeded(cluster, "alerts");
     let url = cluster.url(&db);
     let project = Project::new("max_age = \"1h\"\n");
+    assert_alerts(&project, &url, &["verified backup", "count"]);
     backup(&project, &url);
     assert_alerts(&project, &url, &[]);
 
@@ -524,6 +525,14 @@ fn each_status_alert_fires_and_clears() {
         set_times(j, chrono::Utc::now() - chrono::Duration::minutes(100))
     });
     assert_alerts(&project, &url, &["age"]);
+    dbguard(&["status", "--url", &url, "--format", "prometheus"])
+        .cwd(project.path())
+        .run()
+        .code(1)
+        .stdout_has(&format!("dbguard_backup_ok{{database=\"{db}\"}} 0"))
+        .stdout_has(&format!(
+            "dbguard_backup_alert{{database=\"{db}\",check=\"age\"}} 1"
+        ));
     write_config(&project, "max_age = \"1h\"\n[status]\nmax_age = \"2h\"\n");
     assert_alerts(&project, &url, &[]);
 

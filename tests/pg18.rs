@@ -252,12 +252,19 @@ fn exec_runs_the_container_s_programs_and_keeps_the_password_out_of_argv() {
     ));
     let dump = listed[0]["path"].as_str().unwrap();
     cluster.execute(&db, "DELETE FROM accounts WHERE id > 3;");
-    dbguard(&["restore", dump, "--url", &url, "--yes", "--no-safety-backup"])
-        .cwd(misconfigured.path())
-        .run()
-        .code(4)
-        .stderr_has("does not reach the server of")
-        .never_shows(secret);
+    dbguard(&[
+        "restore",
+        dump,
+        "--url",
+        &url,
+        "--yes",
+        "--no-safety-backup",
+    ])
+    .cwd(misconfigured.path())
+    .run()
+    .code(4)
+    .stderr_has("does not reach the server of")
+    .never_shows(secret);
     assert_eq!(count(cluster, &db, "SELECT count(*) FROM accounts"), 3);
     assert!(
         !wrong_server.log("argv.log").contains("pg_restore --clean"),

@@ -225,7 +225,13 @@ fn same_server(
         .get(0);
     let out = psql
         .command(Some(target))?
-        .args(["--no-psqlrc", "--no-password", "-q", "-v", "ON_ERROR_STOP=1"])
+        .args([
+            "--no-psqlrc",
+            "--no-password",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ])
         .args(["-c", "BEGIN ISOLATION LEVEL REPEATABLE READ"])
         .arg("-c")
         .arg(format!(

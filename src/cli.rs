@@ -56,8 +56,17 @@ pub enum Command {
     /// Put back what a guarded command destroyed, from the snapshot taken right before it
     #[command(after_help = EXIT_CODES_HELP)]
     Undo(UndoArgs),
-    /// Health of the backups: age, size, count, free space (exit 1 when a check fails)
+    /// Health of the backups: age, size, schedule, offsite, encryption, free space (exit 1 on
+    /// any alert)
+    #[command(after_help = STATUS_HELP)]
     Status(StatusArgs),
+    /// Apply the retention policy now (local and offsite); --dry-run shows what would go
+    Prune(PruneArgs),
+    /// Install, list or remove the scheduled backup (cron, or a systemd user timer)
+    Schedule {
+        #[command(subcommand)]
+        action: ScheduleAction,
+    },
     /// Run a command through the guard: destructive commands need a recent verified backup
     #[command(after_help = RUN_HELP)]
     Run(RunArgs),
@@ -347,6 +356,51 @@ pub struct BackupArgs {
     /// Keep this backup local only, even when [offsite] is set
     #[arg(long)]
     pub no_offsite: bool,
+    /// Run as the scheduled job: no prompts or progress, output appended to the log file
+    /// ([backup] log), never overlapping a running backup, non-zero exit on failure
+    #[arg(long)]
+    pub scheduled: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Show what would be removed and why the rest is kept; remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only backups of this database
+    #[arg(long, value_name = "DB")]
+    pub database: Option<String>,
+    /// Leave the offsite copies alone
+    #[arg(long)]
+    pub no_offsite: bool,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleAction {
+    /// Install the scheduled `dbguard backup --scheduled` of this project (replacing an
+    /// earlier one)
+    Install(ScheduleInstallArgs),
+    /// Show this project's scheduled backup
+    List,
+    /// Remove this project's scheduled backup
+    Remove,
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleInstallArgs {
+    /// How often: 15m, 30m, 1h, 2h, 6h, 12h, 1d (default) or 1w
+    #[arg(long, value_name = "INTERVAL", conflicts_with = "cron")]
+    pub every: Option<String>,
+    /// A cron expression instead (five fields, e.g. "0 3 * * *")
+    #[arg(long, value_name = "EXPR")]
+    pub cron: Option<String>,
+    /// Where the job runs: cron or systemd [default: systemd when it is the init system and
+    /// user timers work, else cron]
+    #[arg(long, value_enum, value_name = "WHERE")]
+    pub with: Option<crate::schedule::Backend>,
 }
 
 #[derive(Debug, Args)]
@@ -438,6 +492,10 @@ pub struct RestoreArgs {
     /// Skip the safety backup of the target taken before restoring
     #[arg(long)]
     pub no_safety_backup: bool,
+    /// End the other sessions connected to the target database before restoring (they are
+    /// listed either way)
+    #[arg(long)]
+    pub terminate_connections: bool,
 }
 
 #[derive(Debug, Args)]
@@ -445,10 +503,39 @@ pub struct StatusArgs {
     /// Database URL (overrides [database] in dbguard.toml)
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
-    /// Print JSON
-    #[arg(long)]
+    /// Print JSON (same as --format json)
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// Output format: text, json, or prometheus (node_exporter textfile collector metrics)
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<StatusFormat>,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Text,
+    Json,
+    Prometheus,
+}
+
+const STATUS_HELP: &str = "\
+Alerts (each makes the exit code 1):
+  age        the newest verified backup is older than [status] max_age (default: [backup]
+             max_age x 1.5)
+  size       the newest backup is smaller than [status] min_size, or than half the median of
+             the ones before it
+  schedule   a schedule is installed and [status] missed_runs (default 2) runs went by without
+             a scheduled backup
+  offsite    with [offsite]: the newest local backup has no checked offsite copy
+  encryption with [encryption]: the newest backup is not encrypted
+  count, free space, verified backup: none at all, or too little room for the next one
+
+--format json prints {\"ok\": bool, \"databases\": [{\"database\", \"target\", \"backup_dir\",
+\"newest\", \"kept\", \"checks\": [{\"name\", \"ok\", \"detail\"}], \"alerts\": [names]}]}.
+--format prometheus prints dbguard_backup_* gauges for node_exporter's textfile collector:
+  dbguard status --format prometheus > /var/lib/node_exporter/textfile/dbguard.prom
+
+Exit codes: 0 healthy, 1 an alert fired, 2 configuration error.";
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {

@@ -34,9 +34,93 @@ pub struct Config {
     pub offsite: Option<OffsiteConfig>,
     /// `[encryption]`: backups encrypted with age before they touch the disk.
     pub encryption: Option<EncryptionConfig>,
+    /// `[proxy]`: `dbguard proxy` and `dbguard psql`.
     #[serde(default)]
     pub proxy: ProxyConfig,
+    /// `[notify]`: webhooks called after each backup.
+    #[serde(default)]
+    pub notify: NotifyConfig,
+    /// `[status]`: the thresholds of `dbguard status` alerts.
+    #[serde(default)]
+    pub status: StatusConfig,
+    /// `[restore]`: commands run around a restore.
+    #[serde(default)]
+    pub restore: RestoreConfig,
 }
+
+/// Retention tiers (like restic's `forget`), for `[backup]` and `[offsite]` alike.
+#[derive(Debug, Default, Clone)]
+pub struct RetentionTiers {
+    /// The newest backup of each of the last N days (local time) that have one.
+    pub keep_daily: Option<usize>,
+    /// The newest backup of each of the last N ISO weeks that have one.
+    pub keep_weekly: Option<usize>,
+    /// The newest backup of each of the last N months that have one.
+    pub keep_monthly: Option<usize>,
+    /// Every backup taken within this long of the newest one (`"30d"`).
+    pub keep_within: Option<String>,
+}
+
+impl BackupConfig {
+    pub fn tiers(&self) -> RetentionTiers {
+        RetentionTiers {
+            keep_daily: self.keep_daily,
+            keep_weekly: self.keep_weekly,
+            keep_monthly: self.keep_monthly,
+            keep_within: self.keep_within.clone(),
+        }
+    }
+}
+
+impl OffsiteConfig {
+    pub fn tiers(&self) -> RetentionTiers {
+        RetentionTiers {
+            keep_daily: self.keep_daily,
+            keep_weekly: self.keep_weekly,
+            keep_monthly: self.keep_monthly,
+            keep_within: self.keep_within.clone(),
+        }
+    }
+}
+
+/// `[notify]`: `on_success = "https://hc-ping.com/…"`, `on_failure = "https://…"`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Called (POST, JSON body) after each successful backup. A secret: never printed.
+    pub on_success: Option<String>,
+    /// Called after each failed backup.
+    pub on_failure: Option<String>,
+    /// Per attempt (default `10s`).
+    pub timeout: Option<String>,
+    /// Retries after a failed attempt (default 2).
+    pub retries: Option<u32>,
+}
+
+/// `[status]`: when `dbguard status` alerts.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusConfig {
+    /// Alert when the newest verified backup is older (default: `[backup] max_age` × 1.5).
+    pub max_age: Option<String>,
+    /// Alert when the newest backup is smaller (`"1MiB"`, `"500kB"`).
+    pub min_size: Option<String>,
+    /// Alert after this many scheduled runs without a backup (default 2).
+    pub missed_runs: Option<u32>,
+}
+
+/// `[restore]`: `before = ["docker", "compose", "stop", "api"]`, `after = [...]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreConfig {
+    /// Run before a restore; when it fails, nothing is touched.
+    #[serde(default)]
+    pub before: Vec<String>,
+    /// Run after a restore, also when it failed.
+    #[serde(default)]
+    pub after: Vec<String>,
+}
+
 
 /// `[proxy]`: `dbguard proxy` and `dbguard psql`.
 #[derive(Debug, Default, Deserialize)]
@@ -122,6 +206,14 @@ pub struct OffsiteConfig {
     pub retry_delay: Option<String>,
     /// Profile of the AWS shared credentials file (default `$AWS_PROFILE`, else `default`).
     pub profile: Option<String>,
+    /// The newest backup of each of the last N days (local time) that have one.
+    pub keep_daily: Option<usize>,
+    /// The newest backup of each of the last N ISO weeks that have one.
+    pub keep_weekly: Option<usize>,
+    /// The newest backup of each of the last N months that have one.
+    pub keep_monthly: Option<usize>,
+    /// Every backup taken within this long of the newest one (`"30d"`).
+    pub keep_within: Option<String>,
 }
 
 /// `[encryption]`: age recipients (public keys) and the identity (private key) that reads them.
@@ -151,6 +243,21 @@ pub struct BackupConfig {
     pub max_age: Option<String>,
     /// `zstd:LEVEL` (1–19, default `zstd:1`).
     pub compression: Option<String>,
+    /// The directory of the client programs (pg_dump, pg_restore, psql) to use.
+    pub bindir: Option<PathBuf>,
+    /// An argv prefix that runs the client programs where the database lives, e.g.
+    /// `["docker", "compose", "exec", "-T", "db"]`.
+    pub exec: Option<Vec<String>>,
+    /// Where `dbguard backup --scheduled` logs (default `scheduled.log` in the backup dir).
+    pub log: Option<PathBuf>,
+    /// The newest backup of each of the last N days (local time) that have one.
+    pub keep_daily: Option<usize>,
+    /// The newest backup of each of the last N ISO weeks that have one.
+    pub keep_weekly: Option<usize>,
+    /// The newest backup of each of the last N months that have one.
+    pub keep_monthly: Option<usize>,
+    /// Every backup taken within this long of the newest one (`"30d"`).
+    pub keep_within: Option<String>,
 }
 
 /// `[test_database]`: the database the test suite uses, which `verify-test-db` checks.
@@ -346,6 +453,11 @@ mod tests {
         let offsite = config.offsite.unwrap();
         assert_eq!(offsite.retry_delay.as_deref(), Some("5s"));
         assert_eq!(config.encryption.unwrap().recipients, ["age1…"]);
+        assert_eq!(config.backup.keep_daily, Some(7));
+        assert_eq!(config.backup.exec.unwrap()[0], "docker");
+        assert_eq!(config.notify.retries, Some(2));
+        assert_eq!(config.status.missed_runs, Some(2));
+        assert_eq!(config.restore.after[0], "docker");
     }
 
     #[test]

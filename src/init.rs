@@ -36,6 +36,8 @@ pub struct Survey {
     pub test: Option<FoundUrl>,
     /// A test URL found but built dynamically (cannot be read statically).
     pub test_dynamic: Option<String>,
+    /// The compose service serving the dev database (it publishes the dev URL's port).
+    pub compose: Option<project::compose::Service>,
 }
 
 /// `.env` files that describe the dev environment, in the order they are consulted.
@@ -112,12 +114,16 @@ pub fn survey(root: &Path) -> Survey {
             }
         }
     }
+    let compose = dev
+        .as_ref()
+        .and_then(|d| project::compose::service_for_port(root, d.target.effective_port()));
     Survey {
         alembic,
         sql_dirs,
         dev,
         test,
         test_dynamic,
+        compose,
     }
 }
 
@@ -272,6 +278,22 @@ pub fn render(survey: &Survey, root: &Path) -> String {
     }
     let _ = writeln!(w);
 
+    if let Some(service) = &survey.compose {
+        let exec: Vec<String> = service.exec().iter().map(|w| quote(w)).collect();
+        let _ = writeln!(
+            w,
+            "[backup]\n\
+             # The dev database runs in the compose service {name:?} ({file} publishes port {port}):\n\
+             # pg_dump, pg_restore and psql run inside it, so their version always matches the\n\
+             # server's. Streams pass through; compression, checksums and encryption stay here.\n\
+             exec = [{exec}]\n",
+            name = service.name,
+            file = project::shown(&service.file, root),
+            port = survey.dev.as_ref().map_or(0, |d| d.target.effective_port()),
+            exec = exec.join(", ")
+        );
+    }
+
     let _ = writeln!(w, "[test_database]");
     let _ = writeln!(
         w,
@@ -384,6 +406,36 @@ mod tests {
         assert_eq!(name_pattern("app_test").as_deref(), Some("*_test"));
         assert_eq!(name_pattern("test_app").as_deref(), Some("test_*"));
         assert_eq!(name_pattern("app"), None);
+    }
+
+    #[test]
+    fn a_compose_service_publishing_the_dev_port_is_proposed_for_exec() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join(".env"),
+            "DATABASE_URL=postgresql://app@localhost:5433/app\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("compose.yaml"),
+            "services:\n  postgres:\n    image: postgres:18\n    ports:\n      - 5433:5432\n",
+        )
+        .unwrap();
+        let text = render(&survey(root), root);
+        let config: crate::config::Config = toml::from_str(&text).unwrap();
+        assert_eq!(
+            config.backup.exec.unwrap(),
+            ["docker", "compose", "exec", "-T", "postgres"]
+        );
+        // Another port: not the dev database's container.
+        std::fs::write(
+            root.join(".env"),
+            "DATABASE_URL=postgresql://app@localhost:6000/app\n",
+        )
+        .unwrap();
+        let text = render(&survey(root), root);
+        assert!(!text.contains("exec ="), "{text}");
     }
 
     #[test]

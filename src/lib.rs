@@ -18,6 +18,7 @@ pub mod output;
 pub mod plan;
 pub mod project;
 pub mod proxy;
+pub mod schedule;
 pub mod target;
 pub mod testdb;
 pub mod undo;

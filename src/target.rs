@@ -179,9 +179,12 @@ impl Target {
         if let Some(password) = &self.password {
             config.password(password);
         }
-        if let Some(name) = self.params.get("application_name") {
-            config.application_name(name);
-        }
+        // Named so that a restore can tell its own sessions from the application's.
+        config.application_name(
+            self.params
+                .get("application_name")
+                .map_or("dbguard", String::as_str),
+        );
         config.connect_timeout(std::time::Duration::from_secs(
             self.params
                 .get("connect_timeout")

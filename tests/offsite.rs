@@ -195,16 +195,19 @@ fn round_trip_through_the_bucket_with_retention_and_push() {
     project
         .run(&["backup", "--url", &url, "--no-offsite"])
         .code(0);
+    // The newest local backup has no copy yet: the offsite copy is older (an alert).
     project
         .run(&["status", "--url", &url, "--json"])
-        .code(0)
-        .stdout_has("not_offsite");
+        .code(1)
+        .stdout_has("not_offsite")
+        .stdout_has("older than the newest local backup");
     let done = project.run(&["push", "--all"]).code(0);
     assert!(done.stdout.contains("copied"), "{}", done.stdout);
     let remote = project.remote();
     assert_eq!(remote.len(), 2, "keep = 2: {remote:?}");
     let newest_local = &project.local()[0];
     assert_eq!(remote[0]["name"], newest_local["name"]);
+    project.run(&["status", "--url", &url]).code(0);
     assert_eq!(project.keys().len(), 4, "sidecars and dumps of the 2 kept");
     project
         .run(&["push"])

@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -164,8 +164,8 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
     let started_at = Utc::now();
     let mut client = target.connect().map_err(|e| backup_error(e.message))?;
     let server = server_info(&mut client)?;
-    let pg_dump = tools::find("pg_dump", server.major)?;
-    let pg_restore = tools::find("pg_restore", server.major)?;
+    let pg_dump = tools::find_in(&settings.clients, "pg_dump", server.major)?;
+    let pg_restore = tools::find_in(&settings.clients, "pg_restore", server.major)?;
 
     let db_dir = settings.database_dir(&database);
     fsutil::create_private_dir(&settings.dir)
@@ -177,6 +177,8 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
             ))
         })?;
 
+    // The progress bar's total.
+    let estimate = estimate_bytes(&mut client, &db_dir);
     let encryption = settings.encryption.as_ref();
     let provisional = catalog::file_name_for(&database, started_at, 0, encryption.is_some());
     let mut temp = TempFile::create(&db_dir, &provisional)?;
@@ -214,6 +216,7 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
         settings.level,
         encryption,
         &database,
+        estimate,
         request.quiet,
         &interrupts,
     );
@@ -224,7 +227,7 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
     let (sha256, size_bytes, uncompressed) = dumped?;
     let tables = tables?;
 
-    let verified = read_back(&temp.path, &pg_restore.path, &sha256, encryption)?;
+    let verified = read_back(&temp.path, &pg_restore, &sha256, encryption, request.quiet)?;
     let finished_at = Utc::now();
 
     let _lock = retention::lock(&db_dir)
@@ -275,7 +278,7 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
     retention::remove_stale_temps(&db_dir);
     let mut protected = request.protected.clone();
     protected.push(path.clone());
-    retention::apply(&db_dir, settings.keep, &protected);
+    retention::apply(&db_dir, &settings.policy, &protected);
     Ok(Backup { path, metadata })
 }
 
@@ -283,16 +286,17 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Backup> {
 /// otherwise only its checksum can be, and the record says so.
 fn read_back(
     path: &std::path::Path,
-    pg_restore: &std::path::Path,
+    pg_restore: &PgTool,
     sha256: &str,
     encryption: Option<&Encryption>,
+    quiet: bool,
 ) -> Result<verify::Verified> {
     let Some(encryption) = encryption else {
-        return verify::verify_file(path, pg_restore, Some(sha256));
+        return verify::verify_file(path, pg_restore, Some(sha256), quiet);
     };
     match encryption.identity()? {
         IdentityLookup::Loaded(identity) => {
-            verify::verify_contents(path, pg_restore, Some(sha256), Some(&identity))
+            verify::verify_contents(path, pg_restore, Some(sha256), Some(&identity), quiet)
         }
         IdentityLookup::NotConfigured => verify::verify_checksum(
             path,
@@ -321,10 +325,12 @@ fn dump_to(
     level: i32,
     encryption: Option<&Encryption>,
     database: &str,
+    estimate: Option<u64>,
     quiet: bool,
     interrupts: &Interrupts,
 ) -> Result<(String, u64, u64)> {
-    let mut child = Command::new(&pg_dump.path)
+    let mut child = pg_dump
+        .command(Some(target))?
         .args([
             "--format=custom",
             "--compress=0",
@@ -332,12 +338,11 @@ fn dump_to(
             "--snapshot",
             snapshot,
         ])
-        .envs(target.libpq_env())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| backup_error(format!("cannot run {}: {e}", pg_dump.path.display())))?;
+        .map_err(|e| backup_error(format!("cannot run {}: {e}", pg_dump.describe())))?;
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     let err_thread = std::thread::spawn(move || {
@@ -345,7 +350,7 @@ fn dump_to(
         let _ = stderr.read_to_string(&mut s);
         s
     });
-    let progress = super::progress::bytes(&format!("backing up {database}"), quiet);
+    let progress = super::progress::estimated(&format!("backing up {database}"), estimate, quiet);
     let pumped = (|| -> std::io::Result<(String, u64, u64)> {
         // pg_dump → zstd → age (optional) → SHA-256 of the stored bytes → file.
         let writer = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, file));
@@ -404,6 +409,28 @@ fn dump_to(
         return Err(backup_error(format!("pg_dump failed: {why}")));
     }
     Ok((sha256, size, uncompressed))
+}
+
+/// About how many bytes pg_dump will write: what the previous backup of the database took
+/// uncompressed, else the tables' size as the catalog last recorded it (`relpages`, which
+/// needs no lock: a size function would wait behind a table someone holds locked). `None`
+/// when neither is known, so the progress shows a spinner instead of a wrong bar.
+fn estimate_bytes(client: &mut postgres::Client, db_dir: &std::path::Path) -> Option<u64> {
+    if let Some(previous) = catalog::list_dir(db_dir).first() {
+        return Some(previous.metadata.uncompressed_bytes).filter(|n| *n > 0);
+    }
+    let row = client
+        .query_one(
+            "SELECT (coalesce(sum(c.relpages + coalesce(t.relpages, 0)), 0) \
+             * current_setting('block_size')::bigint)::bigint FROM pg_class c \
+             LEFT JOIN pg_class t ON t.oid = c.reltoastrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm') \
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
+            &[],
+        )
+        .ok()?;
+    let bytes: i64 = row.get(0);
+    (bytes > 0).then_some(bytes as u64)
 }
 
 /// Exact row counts of every ordinary table, in the dump's snapshot.

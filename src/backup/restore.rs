@@ -3,11 +3,11 @@
 //! failure rolls everything back), then compare row counts with the sidecar.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use super::catalog::Backup;
 use super::dump::{self, quote_ident, Request};
-use super::encryption::{self, Encryption};
+use super::encryption;
 use super::settings::Settings;
 use super::tools;
 use super::verify::{self, backup_error};
@@ -34,17 +34,15 @@ pub struct Restored {
 }
 
 /// Checks the backup's checksum and archive without touching any database.
-pub fn check(backup: &Backup, target: &Target) -> Result<verify::Verified> {
-    check_with(backup, target, None)
-}
-
-/// [`check`] for encrypted backups too: they are decrypted with the identity of
-/// `encryption`, and without one they are refused (before anything is changed).
-pub fn check_with(
+/// Encrypted backups are decrypted with the identity of `settings`' `[encryption]`, and
+/// without one they are refused (before anything is changed).
+pub fn check(
+    settings: &Settings,
     backup: &Backup,
     target: &Target,
-    encryption: Option<&Encryption>,
+    quiet: bool,
 ) -> Result<verify::Verified> {
+    let encryption = settings.encryption.as_ref();
     let identity = if backup.metadata.encrypted() {
         Some(encryption::require_identity(
             encryption,
@@ -57,12 +55,13 @@ pub fn check_with(
         Ok(mut client) => dump::server_info(&mut client)?.major,
         Err(_) => 0,
     };
-    let pg_restore = tools::find("pg_restore", major)?;
+    let pg_restore = tools::find_in(&settings.clients, "pg_restore", major)?;
     verify::verify_contents(
         &backup.path,
-        &pg_restore.path,
+        &pg_restore,
         Some(&backup.metadata.sha256),
         identity.as_ref(),
+        quiet,
     )
 }
 
@@ -77,7 +76,10 @@ pub fn restore(
 ) -> Result<Restored> {
     let mut client = target.connect().map_err(|e| backup_error(e.message))?;
     let server = dump::server_info(&mut client)?;
-    let pg_restore = tools::find("pg_restore", server.major)?;
+    let pg_restore = tools::find_in(&settings.clients, "pg_restore", server.major)?;
+    if pg_restore.exec.is_some() {
+        same_server(settings, target, &mut client, server.major)?;
+    }
     // Loaded before the safety backup: without the key nothing may change.
     let identity = if backup.metadata.encrypted() {
         Some(encryption::require_identity(
@@ -114,28 +116,33 @@ pub fn restore(
         backup_error(format!("restore failed, the database is unchanged (the restore runs in one transaction): {why}.{safety}"))
     };
 
-    let mut child = Command::new(&pg_restore.path)
+    let mut child = pg_restore
+        .command(Some(target))?
         .args([
             "--clean",
             "--if-exists",
             "--single-transaction",
             "--exit-on-error",
             "--no-password",
-            "--dbname",
         ])
-        .arg(target.effective_dbname())
-        .envs(target.libpq_env())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| backup_error(format!("cannot run {}: {e}", pg_restore.path.display())))?;
+        .map_err(|e| backup_error(format!("cannot run {}: {e}", pg_restore.describe())))?;
     let mut stderr = child.stderr.take().expect("piped");
     let err_thread = std::thread::spawn(move || {
         let mut s = String::new();
         let _ = stderr.read_to_string(&mut s);
         s
     });
+    // The sidecar knows exactly how much pg_restore will read.
+    let total = Some(backup.metadata.uncompressed_bytes).filter(|n| *n > 0);
+    let progress = super::progress::estimated(
+        &format!("restoring {}", target.effective_dbname()),
+        total,
+        options.quiet,
+    );
     let fed = (|| -> std::io::Result<()> {
         let file = std::fs::File::open(&backup.path)?;
         let source: Box<dyn Read> = match &identity {
@@ -145,11 +152,22 @@ pub fn restore(
         };
         let mut decoder = zstd::stream::read::Decoder::new(source)?;
         let mut stdin = child.stdin.take().expect("piped");
-        match std::io::copy(&mut decoder, &mut stdin) {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            other => other.map(|_| ()),
+        let mut buf = vec![0u8; 1 << 20];
+        let mut fed = 0u64;
+        loop {
+            let n = decoder.read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            match std::io::Write::write_all(&mut stdin, &buf[..n]) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                other => other?,
+            }
+            fed += n as u64;
+            progress.set_position(fed);
         }
     })();
+    progress.finish_and_clear();
     let status = child.wait().map_err(|e| unchanged(e.to_string()))?;
     let errors = mask_secrets(err_thread.join().unwrap_or_default().trim());
     if let Err(e) = fed {
@@ -183,6 +201,58 @@ pub fn restore(
         safety_backup,
         differences,
     })
+}
+
+/// In a container, the client programs reach whatever server the container's defaults lead
+/// to. Before writing through them, prove it is the target's: the container's psql must be
+/// able to import a snapshot exported on the target (only that server knows it), the proof
+/// pg_dump gives for every backup.
+fn same_server(
+    settings: &Settings,
+    target: &Target,
+    client: &mut postgres::Client,
+    major: u32,
+) -> Result<()> {
+    let psql = tools::find_in(&settings.clients, "psql", major.min(9))?;
+    let mut tx = client
+        .transaction()
+        .map_err(|e| backup_error(format!("cannot start a transaction: {e}")))?;
+    tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .map_err(|e| backup_error(format!("cannot start a transaction: {e}")))?;
+    let snapshot: String = tx
+        .query_one("SELECT pg_export_snapshot()", &[])
+        .map_err(|e| backup_error(format!("cannot export a snapshot: {e}")))?
+        .get(0);
+    let out = psql
+        .command(Some(target))?
+        .args([
+            "--no-psqlrc",
+            "--no-password",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ])
+        .args(["-c", "BEGIN ISOLATION LEVEL REPEATABLE READ"])
+        .arg("-c")
+        .arg(format!(
+            "SET TRANSACTION SNAPSHOT '{}'",
+            snapshot.replace('\'', "''")
+        ))
+        .args(["-c", "ROLLBACK"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| backup_error(format!("cannot run {}: {e}", psql.describe())))?;
+    let _ = tx.commit();
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(backup_error(format!(
+        "{} does not reach the server of {}: nothing was restored ({})",
+        psql.describe(),
+        target.masked_url(),
+        first_lines(&mask_secrets(String::from_utf8_lossy(&out.stderr).trim()), 2)
+    ))
+    .with_help("[backup] exec must run in the container of the database being restored; check the service name, or --url"))
 }
 
 fn first_lines(text: &str, n: usize) -> String {

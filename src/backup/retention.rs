@@ -1,11 +1,13 @@
-//! Keeping the newest N verified backups, and clearing what dead runs left behind. Both run
-//! under the per-database lock, which also guards the final rename of a new backup.
+//! Applying the retention policy (`policy.rs`) to a database's backups, and clearing what
+//! dead runs left behind. Both run under the per-database lock, which also guards the final
+//! rename of a new backup.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::catalog;
+use super::catalog::{self, Backup};
+use super::policy::{Policy, Reason};
 
 const LOCK_FILE: &str = ".dbguard.lock";
 /// A dump without a sidecar this old is the remains of a crashed run.
@@ -49,14 +51,28 @@ pub fn remove_stale_temps(db_dir: &Path) -> Vec<PathBuf> {
     removed
 }
 
-/// Keeps the newest `keep` verified backups (never fewer than one), never touching
-/// `protected`; removes dumps whose sidecar never got written. Call under `lock`.
-pub fn apply(db_dir: &Path, keep: usize, protected: &[PathBuf]) -> Vec<PathBuf> {
+/// The backups of a database directory, newest first, each with why `policy` keeps it (an
+/// empty list: the next prune removes it).
+pub fn plan(db_dir: &Path, policy: &Policy) -> Vec<(Backup, Vec<Reason>)> {
+    let backups = catalog::list_dir(db_dir);
+    let times: Vec<_> = backups.iter().map(|b| b.metadata.finished_at).collect();
+    backups.into_iter().zip(policy.decide(&times)).collect()
+}
+
+/// The backups `policy` would remove, never one in `protected`.
+pub fn doomed(db_dir: &Path, policy: &Policy, protected: &[PathBuf]) -> Vec<Backup> {
+    plan(db_dir, policy)
+        .into_iter()
+        .filter(|(b, reasons)| reasons.is_empty() && !protected.contains(&b.path))
+        .map(|(b, _)| b)
+        .collect()
+}
+
+/// Keeps what `policy` keeps (always the newest), never touching `protected`; removes dumps
+/// whose sidecar never got written. Call under `lock`.
+pub fn apply(db_dir: &Path, policy: &Policy, protected: &[PathBuf]) -> Vec<PathBuf> {
     let mut removed = Vec::new();
-    for backup in catalog::list_dir(db_dir).into_iter().skip(keep.max(1)) {
-        if protected.contains(&backup.path) {
-            continue;
-        }
+    for backup in doomed(db_dir, policy, protected) {
         let sidecar = backup.sidecar_path();
         // Sidecar first: a dump without a sidecar is already not a backup.
         if std::fs::remove_file(&sidecar).is_ok() {

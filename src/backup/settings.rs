@@ -22,6 +22,12 @@ pub struct Settings {
     pub level: i32,
     /// `[encryption]`: when set, backups are age-encrypted in the dump's streaming pass.
     pub encryption: Option<super::encryption::Encryption>,
+    /// `keep` and the retention tiers.
+    pub policy: super::policy::Policy,
+    /// Where pg_dump, pg_restore and psql come from (`bindir`, `exec`).
+    pub clients: super::tools::Source,
+    /// Where `backup --scheduled` logs.
+    pub log: PathBuf,
 }
 
 impl Settings {
@@ -32,10 +38,36 @@ impl Settings {
             None if loaded.path.is_some() => loaded.resolve(std::path::Path::new("backups")),
             None => default_dir()?,
         };
-        let keep = backup.keep.unwrap_or(DEFAULT_KEEP);
-        if keep == 0 {
-            return Err(Error::usage("[backup] keep must be at least 1"));
-        }
+        let policy =
+            super::policy::Policy::new(backup.keep, DEFAULT_KEEP, &backup.tiers(), "backup")?;
+        let keep = policy.last;
+        let clients = match (&backup.bindir, &backup.exec) {
+            (Some(_), Some(_)) => {
+                return Err(Error::usage("[backup] has both bindir and exec")
+                    .with_help("keep one: bindir for programs on this machine, exec for programs in the database's container"))
+            }
+            (Some(dir), None) => {
+                let dir = loaded.resolve(dir);
+                if !dir.join("pg_dump").is_file() {
+                    return Err(Error::usage(format!(
+                        "[backup] bindir = {:?} has no pg_dump",
+                        dir.display().to_string()
+                    ))
+                    .with_help("name the directory holding pg_dump, pg_restore and psql, e.g. \"/usr/lib/postgresql/18/bin\""));
+                }
+                super::tools::Source::Bindir(dir)
+            }
+            (None, Some(prefix)) if prefix.is_empty() || prefix[0].is_empty() => {
+                return Err(Error::usage("[backup] exec is empty").with_help(
+                    "give the command that runs a program in the container, e.g. exec = [\"docker\", \"compose\", \"exec\", \"-T\", \"db\"]",
+                ))
+            }
+            (None, Some(prefix)) => {
+                super::tools::check_exec(prefix)?;
+                super::tools::Source::Exec(prefix.clone())
+            }
+            (None, None) => super::tools::Source::Search,
+        };
         let max_age_text = backup
             .max_age
             .clone()
@@ -49,12 +81,18 @@ impl Settings {
             None => DEFAULT_LEVEL,
         };
         Ok(Settings {
-            dir,
             keep,
             max_age,
             max_age_text,
             level,
             encryption: super::encryption::Encryption::from_config(loaded)?,
+            log: match &backup.log {
+                Some(path) => loaded.resolve(path),
+                None => dir.join("scheduled.log"),
+            },
+            dir,
+            policy,
+            clients,
         })
     }
 

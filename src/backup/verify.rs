@@ -3,11 +3,12 @@
 
 use std::io::{self, Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use sha2::{Digest, Sha256};
 
 use super::encryption::{decrypt, Identity};
+use super::tools::PgTool;
 use crate::error::{Error, Exit, Result};
 
 pub fn backup_error(message: impl Into<String>) -> Error {
@@ -93,19 +94,25 @@ type ReaderThread = std::thread::JoinHandle<io::Result<(String, u64)>>;
 
 /// Reads `file` to the end on a thread, hashing it, and hands the bytes over in chunks.
 /// The thread's result is the SHA-256 and size of everything in the file.
-fn read_and_hash(file: std::fs::File) -> (std::sync::mpsc::Receiver<Vec<u8>>, ReaderThread) {
+fn read_and_hash(
+    file: std::fs::File,
+    progress: super::progress::Progress,
+) -> (std::sync::mpsc::Receiver<Vec<u8>>, ReaderThread) {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     let handle = std::thread::spawn(move || {
         let mut reader = HashingReader::new(file);
         loop {
             let mut chunk = vec![0u8; 1 << 20];
             let n = reader.read(&mut chunk)?;
+            progress.set_position(reader.bytes);
             if n == 0 {
+                progress.finish_and_clear();
                 break;
             }
             chunk.truncate(n);
             if tx.send(chunk).is_err() {
                 // The consumer stopped (a corrupt frame): still hash the rest for the report.
+                progress.finish_and_clear();
                 break;
             }
         }
@@ -213,23 +220,32 @@ fn check_sha(path: &Path, expected: &str, found: &str) -> Result<()> {
 
 /// Reads `path` completely and proves it is an intact, readable archive. With `expected`,
 /// the SHA-256 must match too.
-pub fn verify_file(path: &Path, pg_restore: &Path, expected: Option<&str>) -> Result<Verified> {
-    verify_contents(path, pg_restore, expected, None)
+pub fn verify_file(
+    path: &Path,
+    pg_restore: &PgTool,
+    expected: Option<&str>,
+    quiet: bool,
+) -> Result<Verified> {
+    verify_contents(path, pg_restore, expected, None, quiet)
 }
 
 /// [`verify_file`] for any backup: with `identity`, the file is age-decrypted first (which
 /// also authenticates every 64 KiB chunk).
 pub fn verify_contents(
     path: &Path,
-    pg_restore: &Path,
+    pg_restore: &PgTool,
     expected: Option<&str>,
     identity: Option<&Identity>,
+    quiet: bool,
 ) -> Result<Verified> {
     let file = std::fs::File::open(path)
         .map_err(|e| backup_error(format!("cannot open {}: {e}", path.display())))?;
+    let size = file.metadata().map(|m| m.len()).ok();
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let progress = super::progress::estimated(&format!("verifying {name}"), size, quiet);
     // Reading and hashing run on their own thread, decompression (and decryption) on this
     // one, pg_restore in its own process: the read-back costs about the time of the slowest.
-    let (chunks, reader_thread) = read_and_hash(file);
+    let (chunks, reader_thread) = read_and_hash(file, progress);
     let stream = ChannelReader {
         rx: chunks,
         current: Vec::new(),
@@ -239,13 +255,14 @@ pub fn verify_contents(
         Some(identity) => decrypt(stream, identity)?,
         None => Box::new(stream),
     };
-    let mut child = Command::new(pg_restore)
+    let mut child = pg_restore
+        .command(None)?
         .arg("--list")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| backup_error(format!("cannot run {}: {e}", pg_restore.display())))?;
+        .map_err(|e| backup_error(format!("cannot run {}: {e}", pg_restore.describe())))?;
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     let out_thread = std::thread::spawn(move || {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Local, Utc};
 use super::Context;
 use crate::backup::catalog::{self, short_sha, Backup};
 use crate::backup::offsite::{self, catalog::RemoteBackup, Store};
-use crate::backup::Settings;
+use crate::backup::{retention, Settings};
 use crate::cli::BackupsArgs;
 use crate::error::{Exit, Result};
 
@@ -74,10 +74,19 @@ pub fn run(context: &Context, args: BackupsArgs) -> Result<Exit> {
     if let Some(db) = &args.database {
         backups.retain(|b| &b.metadata.database == db);
     }
+    let kept_by = kept_by(&settings, &backups);
     let offsite_configured = context.config.config.offsite.is_some();
     super::write_stdout(|out| {
         if args.json {
-            let list: Vec<_> = backups.iter().map(entry).collect();
+            let list: Vec<_> = backups
+                .iter()
+                .zip(&kept_by)
+                .map(|(b, why)| {
+                    let mut e = entry(b);
+                    e["kept_by"] = serde_json::json!(why);
+                    e
+                })
+                .collect();
             serde_json::to_writer_pretty(&mut *out, &list)?;
             return writeln!(out);
         }
@@ -92,7 +101,7 @@ pub fn run(context: &Context, args: BackupsArgs) -> Result<Exit> {
             return Ok(());
         }
         let mut header: Vec<String> = [
-            "NAME", "KIND", "DATABASE", "CREATED", "SIZE", "VERIFIED", "SHA256",
+            "NAME", "KIND", "DATABASE", "CREATED", "SIZE", "VERIFIED", "SHA256", "KEPT BY",
         ]
         .map(String::from)
         .to_vec();
@@ -101,7 +110,8 @@ pub fn run(context: &Context, args: BackupsArgs) -> Result<Exit> {
         }
         let rows: Vec<Vec<String>> = backups
             .iter()
-            .map(|b| {
+            .zip(&kept_by)
+            .map(|(b, why)| {
                 let m = &b.metadata;
                 let mut row = vec![
                     m.name.clone(),
@@ -115,6 +125,7 @@ pub fn run(context: &Context, args: BackupsArgs) -> Result<Exit> {
                         "no".into()
                     },
                     short_sha(&m.sha256).to_string(),
+                    kept_text(why),
                 ];
                 if offsite_configured {
                     row.push(if m.offsite.is_some() { "yes" } else { "no" }.into());
@@ -125,6 +136,40 @@ pub fn run(context: &Context, args: BackupsArgs) -> Result<Exit> {
         print_table(out, &header, &rows)
     })?;
     Ok(Exit::Ok)
+}
+
+/// Why retention keeps each of `backups` (listed from the catalog, newest first), by the
+/// rules of its database's directory.
+fn kept_by(settings: &Settings, backups: &[Backup]) -> Vec<Vec<String>> {
+    let mut plans: std::collections::HashMap<String, Vec<(std::path::PathBuf, Vec<String>)>> =
+        Default::default();
+    backups
+        .iter()
+        .map(|b| {
+            let plan = plans.entry(b.metadata.database.clone()).or_insert_with(|| {
+                retention::plan(
+                    &settings.database_dir(&b.metadata.database),
+                    &settings.policy,
+                )
+                .into_iter()
+                .map(|(b, why)| (b.path, why.iter().map(ToString::to_string).collect()))
+                .collect()
+            });
+            plan.iter()
+                .find(|(path, _)| *path == b.path)
+                .map(|(_, why)| why.clone())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// `last, daily` — or what happens to a backup no rule keeps.
+pub fn kept_text(why: &[String]) -> String {
+    if why.is_empty() {
+        "nothing (next prune removes it)".into()
+    } else {
+        why.join(", ")
+    }
 }
 
 fn created(at: DateTime<Utc>) -> String {
@@ -165,6 +210,27 @@ fn remote(context: &Context, settings: &Settings, args: &BackupsArgs) -> Result<
     let listing = offsite::catalog::list(&store, args.database.as_deref())
         .map_err(|e| e.into_error("cannot list the offsite backups"))?;
     let local: Vec<Backup> = catalog::list_all(&settings.dir);
+    // Remote retention's reasons, per database (the listing is newest first).
+    let mut remote_kept: Vec<Vec<String>> = vec![Vec::new(); listing.backups.len()];
+    let mut databases: Vec<&str> = listing
+        .backups
+        .iter()
+        .map(|b| b.metadata.database.as_str())
+        .collect();
+    databases.sort_unstable();
+    databases.dedup();
+    for db in databases {
+        let indices: Vec<usize> = (0..listing.backups.len())
+            .filter(|i| listing.backups[*i].metadata.database == db)
+            .collect();
+        let times: Vec<_> = indices
+            .iter()
+            .map(|i| listing.backups[*i].metadata.finished_at)
+            .collect();
+        for (i, why) in indices.into_iter().zip(offsite.policy.decide(&times)) {
+            remote_kept[i] = why.iter().map(ToString::to_string).collect();
+        }
+    }
     let has_local = |r: &RemoteBackup| {
         local
             .iter()
@@ -175,7 +241,8 @@ fn remote(context: &Context, settings: &Settings, args: &BackupsArgs) -> Result<
             let list: Vec<_> = listing
                 .backups
                 .iter()
-                .map(|r| {
+                .zip(&remote_kept)
+                .map(|(r, why)| {
                     let m = &r.metadata;
                     serde_json::json!({
                         "name": m.name,
@@ -191,6 +258,7 @@ fn remote(context: &Context, settings: &Settings, args: &BackupsArgs) -> Result<
                         // Sealed with the backup when it is encrypted.
                         "tables": (m.sealed.is_none()).then_some(m.tables.len()),
                         "local": has_local(r),
+                        "kept_by": why,
                     })
                 })
                 .collect();
@@ -205,12 +273,14 @@ fn remote(context: &Context, settings: &Settings, args: &BackupsArgs) -> Result<
         }
         let header = [
             "NAME",
+            "KIND",
             "DATABASE",
             "CREATED",
             "SIZE",
             "ENCRYPTED",
             "LOCAL",
             "SHA256",
+            "KEPT BY",
         ]
         .map(String::from)
         .to_vec();
@@ -218,7 +288,8 @@ fn remote(context: &Context, settings: &Settings, args: &BackupsArgs) -> Result<
         let rows: Vec<Vec<String>> = listing
             .backups
             .iter()
-            .map(|r| {
+            .zip(&remote_kept)
+            .map(|(r, why)| {
                 let m = &r.metadata;
                 vec![
                     m.name.clone(),
@@ -229,6 +300,7 @@ fn remote(context: &Context, settings: &Settings, args: &BackupsArgs) -> Result<
                     yes_no(m.encrypted()),
                     yes_no(has_local(r)),
                     short_sha(&m.sha256).to_string(),
+                    kept_text(why),
                 ]
             })
             .collect();

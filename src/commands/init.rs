@@ -78,6 +78,12 @@ fn summary(survey: &Survey, root: &Path, written: &Path) -> String {
         )),
         None => lines.push("  no dev database URL in .env files or alembic.ini".to_string()),
     }
+    if let Some(service) = &survey.compose {
+        lines.push(format!(
+            "  compose service {:?} ({}) serves it: backups run pg_dump inside it ([backup] exec)",
+            service.name, service.image
+        ));
+    }
     match (&survey.test, &survey.test_dynamic) {
         (Some(test), _) => lines.push(format!(
             "  test database: {} ({})",

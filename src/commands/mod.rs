@@ -11,10 +11,12 @@ mod keygen;
 mod plan;
 mod proxy;
 mod psql;
+mod prune;
 mod push;
 mod restore;
 mod rules;
 mod run;
+mod schedule;
 mod staged;
 mod status;
 mod undo;
@@ -86,6 +88,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Restore(args) => restore::run(&context()?, args),
         Command::Undo(args) => undo::run(&context()?, args),
         Command::Status(args) => status::run(&context()?, args),
+        Command::Prune(args) => prune::run(&context()?, args),
+        Command::Schedule { ref action } => schedule::run(&context()?, action),
         Command::Audit(args) => audit::run(&context()?, args),
         Command::Push(args) => push::run(&context()?, args),
         Command::Keygen(args) => keygen::run(&context()?, args),

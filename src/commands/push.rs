@@ -41,8 +41,8 @@ pub fn run(context: &Context, args: PushArgs) -> Result<Exit> {
                 if !pushed.removed.is_empty() {
                     writeln!(
                         out,
-                        "  remote retention (keep = {}) removed {}",
-                        offsite.keep,
+                        "  remote retention ({}) removed {}",
+                        offsite.policy.describe(),
                         pushed.removed.join(", ")
                     )?;
                 }
@@ -59,8 +59,8 @@ pub fn run(context: &Context, args: PushArgs) -> Result<Exit> {
             super::write_stdout(|out| {
                 writeln!(
                     out,
-                    "every local backup is offsite (or older than the newest keep = {} there)",
-                    offsite.keep
+                    "every local backup is offsite (or one remote retention ({}) would remove)",
+                    offsite.policy.describe()
                 )
             })?;
         }
@@ -143,23 +143,39 @@ fn missing_backups(
                 _ => candidates.push(backup),
             }
         }
-        // The finish time of the keep-th newest backup once these are up.
-        let mut times: Vec<_> = listing
+        // What remote retention would keep once these are up: the rest would go at once.
+        let mut times: Vec<(chrono::DateTime<chrono::Utc>, Option<usize>)> = listing
             .backups
             .iter()
-            .map(|b| b.metadata.finished_at)
-            .chain(candidates.iter().map(|b| b.metadata.finished_at))
+            .map(|b| (b.metadata.finished_at, None))
+            .chain(
+                candidates
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| (b.metadata.finished_at, Some(i))),
+            )
             .collect();
-        times.sort_unstable_by(|a, b| b.cmp(a));
-        let cutoff = times.get(offsite.keep.max(1) - 1).copied();
-        let (kept, skipped): (Vec<Backup>, Vec<Backup>) = candidates
-            .into_iter()
-            .partition(|b| cutoff.is_none_or(|c| b.metadata.finished_at >= c));
+        times.sort_by_key(|t| std::cmp::Reverse(t.0));
+        let only_times: Vec<_> = times.iter().map(|t| t.0).collect();
+        let keeps: std::collections::HashSet<usize> = times
+            .iter()
+            .zip(offsite.policy.decide(&only_times))
+            .filter_map(|((_, i), reasons)| i.filter(|_| !reasons.is_empty()))
+            .collect();
+        let mut kept = Vec::new();
+        let mut skipped = Vec::new();
+        for (i, backup) in candidates.into_iter().enumerate() {
+            if keeps.contains(&i) {
+                kept.push(backup);
+            } else {
+                skipped.push(backup);
+            }
+        }
         if !skipped.is_empty() && !quiet {
             eprintln!(
-                "skipping {} backups of {database} older than the newest {} the store keeps",
+                "skipping {} backups of {database} that remote retention ({}) would remove at once",
                 skipped.len(),
-                offsite.keep
+                offsite.policy.describe()
             );
         }
         missing.extend(kept);

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use super::Context;
 use crate::backup::catalog::{self, short_sha, Backup};
 use crate::backup::offsite::{self, Store};
-use crate::backup::{dump, restore, Settings};
+use crate::backup::{dump, hooks, restore, sessions, Settings};
 use crate::cli::RestoreArgs;
 use crate::error::{Error, Exit, Result};
 use crate::target::{ProcessEnv, Target};
@@ -19,7 +19,7 @@ pub fn run(context: &Context, args: RestoreArgs) -> Result<Exit> {
         None => find_backup(&settings, &args, &database)?,
     };
 
-    let verified = restore::check_with(&backup, &target, settings.encryption.as_ref())?;
+    let verified = restore::check(&settings, &backup, &target, context.quiet)?;
     if args.dry_run {
         print_plan(&backup, &target, true)?;
         return Ok(Exit::Ok);
@@ -33,7 +33,11 @@ pub fn run(context: &Context, args: RestoreArgs) -> Result<Exit> {
         safety_backup: !args.no_safety_backup,
         quiet: context.quiet,
     };
-    let restored = restore::restore(&settings, &backup, &verified, &target, &options)?;
+    let hooks = hooks::Hooks::from_config(&context.config);
+    let restored = hooks::around(&hooks, &database, || {
+        sessions::prepare(&target, args.terminate_connections, context.quiet)?;
+        restore::restore(&settings, &backup, &verified, &target, &options)
+    })?;
     if let Some(safety) = &restored.safety_backup {
         eprintln!(
             "safety backup of {database} before the restore: {}",

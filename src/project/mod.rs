@@ -3,6 +3,7 @@
 //! reads files, so `verify-test-db` and `init` can say where each value came from.
 
 pub mod alembic_ini;
+pub mod compose;
 pub mod conftest;
 pub mod dotenv;
 pub mod ini;

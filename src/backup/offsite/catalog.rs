@@ -1,6 +1,6 @@
 //! The remote catalog: the same layout and the same rule as on disk. A backup is
 //! `<prefix>/<db>/<name>` plus `<name>.json`; a dump without a valid sidecar (or whose size
-//! disagrees with it) does not exist. Retention keeps the newest `keep` per database.
+//! disagrees with it) does not exist. Retention follows the same policy as on disk.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use object_store::ObjectMeta;
 
 use super::store::{Failure, Store, StoreResult};
 use crate::backup::catalog::{self, Metadata, SIDECAR_SUFFIX};
+use crate::backup::policy::Policy;
 use crate::backup::settings::safe_file_component;
 
 /// A dump without a sidecar this old is the remains of an interrupted upload.
@@ -119,20 +120,33 @@ pub fn list(store: &Store, database: Option<&str>) -> StoreResult<Listing> {
     Ok(Listing { backups, orphans })
 }
 
-/// Keeps the newest `keep` backups of `database` (never `protect`), removing each sidecar
-/// before its dump, and removes old orphans. Returns the names removed.
+/// The remote backups of `database` that `policy` would remove (never `protect`).
+pub fn doomed<'a>(listing: &'a Listing, policy: &Policy, protect: &str) -> Vec<&'a RemoteBackup> {
+    let times: Vec<_> = listing
+        .backups
+        .iter()
+        .map(|b| b.metadata.finished_at)
+        .collect();
+    listing
+        .backups
+        .iter()
+        .zip(policy.decide(&times))
+        .filter(|(b, reasons)| reasons.is_empty() && b.name() != protect)
+        .map(|(b, _)| b)
+        .collect()
+}
+
+/// Keeps what `policy` keeps of `database`'s remote backups (never `protect`), removing each
+/// sidecar before its dump, and removes old orphans. Returns the names removed.
 pub fn apply_retention(
     store: &Store,
     database: &str,
-    keep: usize,
+    policy: &Policy,
     protect: &str,
 ) -> StoreResult<Vec<String>> {
     let listing = list(store, Some(database))?;
     let mut removed = Vec::new();
-    for backup in listing.backups.iter().skip(keep.max(1)) {
-        if backup.name() == protect {
-            continue;
-        }
+    for backup in doomed(&listing, policy, protect) {
         // Sidecar first: a dump without a sidecar is already not a backup.
         store.delete(&backup.sidecar)?;
         store.delete(&backup.dump)?;

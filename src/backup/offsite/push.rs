@@ -61,7 +61,7 @@ pub fn push(
         );
     }
     let removed = with_retries(settings, "remote retention", quiet, || {
-        apply_retention(store, &m.database, settings.keep, &m.name)
+        apply_retention(store, &m.database, &settings.policy, &m.name)
     })
     .unwrap_or_else(|e| {
         eprintln!("warning: remote retention failed: {}", e.message);

@@ -22,6 +22,8 @@ pub struct OffsiteSettings {
     /// `None`: from the environment at connection time, else `us-east-1`.
     pub region: Option<String>,
     pub keep: usize,
+    /// `keep` and the retention tiers of the remote copies.
+    pub policy: crate::backup::policy::Policy,
     /// Upload after every `dbguard backup` without being asked.
     pub auto: bool,
     /// Retries after a failed attempt; the delays double from `retry_delay`.
@@ -52,10 +54,13 @@ impl OffsiteSettings {
                     .with_help("credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or ~/.aws/credentials"));
             }
         }
-        let keep = config.keep.unwrap_or(DEFAULT_KEEP);
-        if keep == 0 {
-            return Err(Error::usage("[offsite] keep must be at least 1"));
-        }
+        let policy = crate::backup::policy::Policy::new(
+            config.keep,
+            DEFAULT_KEEP,
+            &config.tiers(),
+            "offsite",
+        )?;
+        let keep = policy.last;
         let delay_text = config.retry_delay.as_deref().unwrap_or(DEFAULT_RETRY_DELAY);
         let retry_delay = humantime::parse_duration(delay_text).map_err(|e| {
             Error::usage(format!("[offsite] retry_delay = {delay_text:?}: {e}"))
@@ -72,6 +77,7 @@ impl OffsiteSettings {
             endpoint: config.endpoint.clone(),
             region: config.region.clone(),
             keep,
+            policy,
             auto: config.auto.unwrap_or(true),
             retries: config.retries.unwrap_or(DEFAULT_RETRIES),
             retry_delay,
@@ -139,6 +145,7 @@ mod tests {
             endpoint: None,
             region: None,
             keep: 1,
+            policy: crate::backup::policy::Policy::last(1),
             auto: true,
             retries: 3,
             retry_delay: Duration::from_secs(5),

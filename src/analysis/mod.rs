@@ -90,4 +90,5 @@ pub mod discover;
 pub mod lines;
 pub mod ops;
 pub mod rules;
+pub mod simulate;
 pub mod sql;

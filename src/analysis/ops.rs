@@ -37,6 +37,8 @@ pub enum Op {
     Update {
         table: String,
         has_where: bool,
+        /// The columns it sets (`SET a = …, (b, c) = …`); empty when not known.
+        columns: Vec<String>,
     },
     DropOwned {
         roles: String,
@@ -110,6 +112,36 @@ pub enum Op {
     DropComment {
         target: String,
     },
+    // Facts: no rule reports them; the simulation (`simulate.rs`) follows them to know what
+    // a migration created, filled and renamed before a later statement runs.
+    /// CREATE TABLE / `op.create_table`.
+    CreateTable {
+        name: String,
+        /// `IF NOT EXISTS`: the table may already be there, with its rows.
+        if_not_exists: bool,
+        data: Contents,
+    },
+    /// ALTER TABLE … ADD COLUMN / `op.add_column` (not `IF NOT EXISTS`).
+    AddColumn {
+        table: String,
+        column: String,
+    },
+    /// Rows written into a table: INSERT, COPY … FROM, MERGE … INSERT, `op.bulk_insert`,
+    /// `session.add`.
+    Insert {
+        table: String,
+    },
+}
+
+/// What a table holds right after it is created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Contents {
+    /// Nothing (a column list, `LIKE`, `WITH NO DATA`).
+    Empty,
+    /// The rows of a query over these tables only: empty when all of them are.
+    RowsOf(Vec<String>),
+    /// Rows dbguard cannot tell anything about.
+    Unknown,
 }
 
 /// Where an operation was found, which changes how it is reported.
@@ -141,6 +173,14 @@ pub struct Located {
 }
 
 impl Op {
+    /// A fact for the simulation, which no rule reports.
+    pub fn is_fact(&self) -> bool {
+        matches!(
+            self,
+            Op::CreateTable { .. } | Op::AddColumn { .. } | Op::Insert { .. }
+        )
+    }
+
     /// The table (and column) whose rows the operation removes or rewrites, when dbguard can
     /// name it (not for dynamic SQL).
     pub fn data_target(&self) -> Option<crate::analysis::ObjectRef> {

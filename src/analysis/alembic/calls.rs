@@ -323,7 +323,11 @@ fn core_dml<'t>(
     Some(if method == "delete" {
         Op::Delete { table, has_where }
     } else {
-        Op::Update { table, has_where }
+        Op::Update {
+            table,
+            has_where,
+            columns: Vec::new(),
+        }
     })
 }
 
@@ -565,7 +569,8 @@ mod tests {
             )),
             [Op::Update {
                 table: "users".into(),
-                has_where: true
+                has_where: true,
+                columns: vec![]
             }]
         );
         assert_eq!(

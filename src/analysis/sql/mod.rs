@@ -2,6 +2,7 @@
 //! the entry point that runs them over one source text.
 
 mod ast;
+mod facts;
 mod fallback;
 pub mod lexer;
 pub mod split;

@@ -200,6 +200,10 @@ impl Walker {
                 }
             }
         }
+        // What the statement creates and fills, for the simulation: on every path alike.
+        for fact in super::facts::facts(src, tokens) {
+            self.push(fact, span, map, ctx);
+        }
         // `SELECT dblink_exec('DROP TABLE t')` hides its SQL in a string the fast path and
         // the parser never look into. DROP / ALTER / GRANT … name functions, never call them.
         let mut i = if first.kind == Kind::Word && names_routines(first.text(src)) {

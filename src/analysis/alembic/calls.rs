@@ -10,7 +10,7 @@ use tree_sitter::Node;
 use super::body::Walker;
 use super::python::{children, text, unparen, Str};
 use super::value::{attr_name, last_name, shorten, Args, Eval, Scope, Value};
-use crate::analysis::ops::{Context, Op, DYNAMIC};
+use crate::analysis::ops::{Contents, Context, Op, DYNAMIC};
 use crate::analysis::sql;
 
 /// Names under which SQLAlchemy's module-level `delete()`/`update()` are reached.
@@ -150,6 +150,36 @@ fn operations<'t>(
             from: qualify(eval, args, name(0, "old_table_name")),
             to: name(1, "new_table_name"),
         },
+        // Facts for the simulation: what the migration creates and fills.
+        "create_table" => Op::CreateTable {
+            name: qualify(eval, args, name(0, "table_name")),
+            if_not_exists: is_true(args.keyword("if_not_exists"), src),
+            data: Contents::Empty,
+        },
+        "add_column" if !is_true(args.keyword("if_not_exists"), src) => Op::AddColumn {
+            column: name(shift, "column"),
+            table,
+        },
+        "bulk_insert" => Op::Insert {
+            table: name(0, "table"),
+        },
+        "insert" => {
+            let module_level = !is_method
+                || receiver.is_some_and(|r| {
+                    SQLALCHEMY_MODULES.contains(&text(r, src).rsplit('.').next().unwrap_or(""))
+                });
+            match (module_level, args.positional.len(), receiver) {
+                // sa.insert(t) / insert(t)
+                (true, 1, _) => Op::Insert {
+                    table: name(0, "table"),
+                },
+                // t.insert() (list.insert(i, x) takes two)
+                (false, 0, Some(r)) => Op::Insert {
+                    table: eval.name(r),
+                },
+                _ => return Found::Nothing,
+            }
+        }
         "drop_table_comment" => Op::DropComment {
             target: format!("table {}", qualify(eval, args, name(0, "table_name"))),
         },
@@ -211,6 +241,11 @@ fn operations<'t>(
         _ => return Found::Nothing,
     };
     Found::Ops(vec![op])
+}
+
+/// A keyword argument written as `True`.
+fn is_true(arg: Option<Node<'_>>, src: &str) -> bool {
+    arg.is_some_and(|a| text(unparen(a), src) == "True")
 }
 
 fn alter_column(eval: &Eval<'_, '_>, args: &Args<'_>, table: String, shift: usize) -> Vec<Op> {
@@ -550,6 +585,7 @@ mod tests {
             .unwrap()
             .into_iter()
             .map(|o| o.op)
+            .filter(|op| !op.is_fact())
             .collect()
     }
 

@@ -193,7 +193,9 @@ impl Op {
             Op::DropColumn { table, column } => (table, Some(column)),
             _ => return None,
         };
-        let known = |s: &str| !s.contains(DYNAMIC) && !s.is_empty() && s != "?" && s != "<unknown>";
+        // `<…>` stands for what dbguard could not name (`<table of User>`, `<expression>`).
+        let known =
+            |s: &str| !s.contains(DYNAMIC) && !s.is_empty() && s != "?" && !s.starts_with('<');
         (known(table) && column.is_none_or(|c| known(c))).then(|| ObjectRef {
             table: table.clone(),
             column: column.cloned(),

@@ -54,6 +54,7 @@ pub fn analyze(module: &Module<'_>, function: &str) -> Option<Vec<PyOp>> {
         condition: None,
         nesting: 0,
         too_deep: false,
+        rows: Vec::new(),
     };
     let mut scope = Scope::default();
     if let Some(body) = def.child_by_field_name("body") {
@@ -71,6 +72,14 @@ pub struct Walker<'m, 't> {
     condition: Option<String>,
     nesting: usize,
     too_deep: bool,
+    /// The ORM loops being walked, innermost last: the attributes set on each loop's row.
+    rows: Vec<RowLoop>,
+}
+
+/// `for row in session.query(Model)…:` and the columns its body sets on `row`.
+struct RowLoop {
+    var: String,
+    columns: Vec<String>,
 }
 
 impl<'m, 't> Walker<'m, 't> {
@@ -184,7 +193,27 @@ impl<'m, 't> Walker<'m, 't> {
             _ => Some(right),
         };
         if let (Some(left), Some(value)) = (node.child_by_field_name("left"), value) {
+            self.row_write(left);
             self.bind(left, Value::Expr(value), scope);
+        }
+    }
+
+    /// `row.attr = …` on the row of an ORM loop: an update of that column.
+    fn row_write(&mut self, target: Node<'t>) {
+        if target.kind() != "attribute" {
+            return;
+        }
+        let (Some(object), Some(attr)) = (
+            target.child_by_field_name("object"),
+            target.child_by_field_name("attribute"),
+        ) else {
+            return;
+        };
+        let (object, attr) = (text(object, self.src()), text(attr, self.src()));
+        if let Some(row) = self.rows.iter_mut().rev().find(|r| r.var == object) {
+            if !row.columns.iter().any(|c| c == attr) {
+                row.columns.push(attr.to_string());
+            }
         }
     }
 
@@ -197,6 +226,7 @@ impl<'m, 't> Walker<'m, 't> {
             return;
         };
         self.expression(right, scope);
+        self.row_write(left);
         if left.kind() != "identifier" {
             return;
         }
@@ -281,6 +311,41 @@ impl<'m, 't> Walker<'m, 't> {
         };
         self.expression(right, scope);
         let body = node.child_by_field_name("body");
+        let orm = Eval {
+            module: self.module,
+            scope,
+        };
+        if let (Some((table, filtered)), "identifier") = (calls::orm_rows(&orm, right), left.kind())
+        {
+            // An ORM data migration: the loop's row stands for every row the query yields.
+            let var = text(left, self.src()).to_string();
+            let mut inner = scope.clone();
+            let row = Value::Row {
+                table: table.clone(),
+                filtered,
+            };
+            inner.vars.insert(var.clone(), row);
+            self.rows.push(RowLoop {
+                var,
+                columns: Vec::new(),
+            });
+            if let Some(body) = body {
+                self.block(body, &mut inner);
+            }
+            let columns = self.rows.pop().map(|r| r.columns).unwrap_or_default();
+            if !columns.is_empty() {
+                let op = Op::Update {
+                    table,
+                    has_where: filtered,
+                    columns,
+                };
+                self.emit(op, node.start_byte()..right.end_byte(), Context::default());
+            }
+            if let Some(alternative) = node.child_by_field_name("alternative") {
+                self.block_of(alternative, scope);
+            }
+            return;
+        }
         let items = Eval {
             module: self.module,
             scope,

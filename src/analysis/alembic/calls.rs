@@ -214,6 +214,19 @@ fn operations<'t>(
             Some(r) => drop_object(eval, r),
             None => return Found::Nothing,
         },
+        "merge"
+        | "bulk_update_mappings"
+        | "bulk_insert_mappings"
+        | "bulk_save_objects"
+        | "add"
+        | "add_all"
+            if is_method =>
+        {
+            match orm_write(eval, method, args) {
+                Some(op) => op,
+                None => return Found::Nothing,
+            }
+        }
         "delete" | "update" => match core_dml(eval, method, is_method, receiver, args, call) {
             Some(op) => op,
             None => return Found::Nothing,
@@ -337,7 +350,10 @@ fn core_dml<'t>(
         let table = args.positional.first().map(|t| eval.name(*t))?;
         (table, args.positional.len() > 1)
     } else if orm {
-        let table = query_entity(receiver?, src).unwrap_or_else(|| shorten(receiver_text));
+        let table = match query_entity(receiver?, src) {
+            Some(entity) => model_table(eval, entity),
+            None => format!("<{}>", shorten(receiver_text)),
+        };
         let filtered = chain
             .iter()
             .any(|m| matches!(m.as_str(), "filter" | "filter_by" | "where" | "get"));
@@ -348,8 +364,12 @@ fn core_dml<'t>(
         // t.delete() / t.update().values(...)
         (eval.name(receiver?), false)
     } else if method == "delete" && args.positional.len() == 1 && args.keywords.is_empty() {
-        // session.delete(obj): one row.
-        (shorten(text(args.positional[0], src)), true)
+        match row_of(eval, args.positional[0]) {
+            // session.delete(row) in a loop over a query: every row it yields.
+            Some((table, filtered)) => (table, filtered),
+            // session.delete(obj): one row.
+            None => (shorten(text(args.positional[0], src)), true),
+        }
     } else {
         return None;
     };
@@ -363,6 +383,129 @@ fn core_dml<'t>(
             has_where,
             columns: Vec::new(),
         }
+    })
+}
+
+/// The table of an ORM model: its `__tablename__` when the class is in the file, else
+/// `<table of Model>` (never a name the guard would look up in the database).
+pub fn model_table<'t>(eval: &Eval<'_, 't>, entity: Node<'t>) -> String {
+    let src = eval.module.src;
+    let entity = unparen(entity);
+    let class = match entity.kind() {
+        "identifier" => Some(entity),
+        // select(User.id, User.name): the model's columns.
+        "attribute" => entity
+            .child_by_field_name("object")
+            .filter(|o| o.kind() == "identifier"),
+        _ => None,
+    };
+    if let Some(class) = class {
+        let name = text(class, src);
+        if let Some(table) = eval.module.model_table(name) {
+            return table;
+        }
+        if entity.kind() == "identifier" && eval.lookup(name).is_none() {
+            return format!("<table of {name}>");
+        }
+    }
+    eval.name(entity)
+}
+
+/// The table and filtering of the ORM query an expression iterates: `session.query(M)…`,
+/// `session.execute(select(M).where(…)).scalars()`, `session.scalars(select(M))`, or a name
+/// bound to one.
+pub fn orm_rows<'t>(eval: &Eval<'_, 't>, node: Node<'t>) -> Option<(String, bool)> {
+    let src = eval.module.src;
+    let mut node = unparen(node);
+    let mut filtered = false;
+    for _ in 0..64 {
+        match node.kind() {
+            "identifier" => match eval.lookup(text(node, src))? {
+                Value::Expr(e) if e.id() != node.id() => node = unparen(e),
+                Value::Row { table, filtered: f } => return Some((table, f || filtered)),
+                _ => return None,
+            },
+            "call" => {
+                let function = node.child_by_field_name("function")?;
+                let args = Args::of(node, src);
+                match last_name(function, src)? {
+                    "query" | "select" => {
+                        let entity = *args.positional.first()?;
+                        return Some((model_table(eval, entity), filtered));
+                    }
+                    "filter" | "filter_by" | "where" | "limit" | "get" => filtered = true,
+                    "execute" | "scalars" if !args.positional.is_empty() => {
+                        node = unparen(args.positional[0]);
+                        continue;
+                    }
+                    _ => {}
+                }
+                node = function.child_by_field_name("object")?;
+            }
+            "attribute" => node = node.child_by_field_name("object")?,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// A loop's ORM row (`for user in session.query(User)` binds `user`).
+fn row_of<'t>(eval: &Eval<'_, 't>, node: Node<'t>) -> Option<(String, bool)> {
+    let node = unparen(node);
+    if node.kind() != "identifier" {
+        return None;
+    }
+    match eval.lookup(text(node, eval.module.src))? {
+        Value::Row { table, filtered } => Some((table, filtered)),
+        _ => None,
+    }
+}
+
+/// ORM sessions writing objects: `merge`, `bulk_update_mappings`, `bulk_insert_mappings`,
+/// `bulk_save_objects`, `add(Model(…))`, `add_all`. `None` when the call is none of these.
+fn orm_write<'t>(eval: &Eval<'_, 't>, method: &str, args: &Args<'t>) -> Option<Op> {
+    let src = eval.module.src;
+    let model_class = |node: Node<'t>| {
+        let (ctor, _) = eval.constructor(node)?;
+        eval.module.classes.contains_key(&ctor).then_some(ctor)
+    };
+    let table_of_class = |class: &str| {
+        eval.module
+            .model_table(class)
+            .unwrap_or_else(|| format!("<table of {class}>"))
+    };
+    Some(match (method, args.positional.as_slice()) {
+        ("merge", [obj]) => match row_of(eval, *obj) {
+            Some((table, filtered)) => Op::Update {
+                table,
+                has_where: filtered,
+                columns: Vec::new(),
+            },
+            None => Op::Update {
+                table: match model_class(*obj) {
+                    Some(class) => table_of_class(&class),
+                    None => format!("<table of {}>", shorten(text(*obj, src))),
+                },
+                has_where: true,
+                columns: Vec::new(),
+            },
+        },
+        // Rows by primary key: the ones listed, or every row a computed list holds.
+        ("bulk_update_mappings", [model, mappings, ..]) => Op::Update {
+            table: model_table(eval, *model),
+            has_where: matches!(unparen(*mappings).kind(), "list" | "tuple"),
+            columns: Vec::new(),
+        },
+        ("bulk_insert_mappings", [model, ..]) => Op::Insert {
+            table: model_table(eval, *model),
+        },
+        ("bulk_save_objects" | "add_all", [_, ..]) => Op::Insert {
+            table: "<objects>".to_string(),
+        },
+        ("add", [obj]) => Op::Insert {
+            table: table_of_class(&model_class(*obj)?),
+        },
+        _ => return None,
     })
 }
 
@@ -394,13 +537,13 @@ fn chain_methods(mut node: Node<'_>, src: &str) -> Vec<String> {
 }
 
 /// `M` of `session.query(M)…`.
-fn query_entity(mut node: Node<'_>, src: &str) -> Option<String> {
+fn query_entity<'t>(mut node: Node<'t>, src: &str) -> Option<Node<'t>> {
     for _ in 0..64 {
         if node.kind() == "call" {
             let f = node.child_by_field_name("function")?;
             if last_name(f, src) == Some("query") {
                 let args = node.child_by_field_name("arguments")?;
-                return children(args).first().map(|a| shorten(text(*a, src)));
+                return children(args).first().copied();
             }
             node = f.child_by_field_name("object")?;
         } else if node.kind() == "attribute" {
@@ -612,7 +755,7 @@ mod tests {
         assert_eq!(
             ops("    s.query(User).filter_by(id=1).delete()\n"),
             [Op::Delete {
-                table: "User".into(),
+                table: "<table of User>".into(),
                 has_where: true
             }]
         );

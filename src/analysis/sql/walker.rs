@@ -1082,7 +1082,10 @@ mod tests {
     #[test]
     fn format_fills_in_literal_arguments() {
         let text = |src: &str| dynamic_text(src, &tokens_of(src)).unwrap();
-        assert_eq!(text("format('TRUNCATE %I', 'audit_log')"), "TRUNCATE audit_log");
+        assert_eq!(
+            text("format('TRUNCATE %I', 'audit_log')"),
+            "TRUNCATE audit_log"
+        );
         assert_eq!(
             text("format('DELETE FROM %I.%I WHERE a = %L', 'S', t, 'it''s')"),
             format!("DELETE FROM \"S\".{DYNAMIC} WHERE a = 'it''s'")

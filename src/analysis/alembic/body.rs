@@ -12,8 +12,9 @@ use std::ops::Range;
 use tree_sitter::Node;
 
 use super::calls;
+use super::imports;
 use super::module::Module;
-use super::python::{children, text};
+use super::python::{children, text, Str};
 use super::value::{shorten, Args, Eval, Scope, Value};
 use crate::analysis::ops::{Context, Op};
 
@@ -525,6 +526,17 @@ impl<'m, 't> Walker<'m, 't> {
                     self.follow(name, def, node, scope);
                     return;
                 }
+                if scope.vars.get(name).is_none() && self.call_unreadable(name, node, scope) {
+                    return;
+                }
+            }
+            if let Some((module, name)) = self.imported_module_function(function) {
+                if self.follow_import(&module, &name, node, scope) {
+                    return;
+                }
+                if self.hands_over_database(&name, node, scope) {
+                    return;
+                }
             }
         }
         calls::classify(self, node, scope);
@@ -532,6 +544,198 @@ impl<'m, 't> Walker<'m, 't> {
         for child in children(node) {
             self.expression(child, scope);
         }
+    }
+
+    /// A bare call of a function this file does not define: followed into the project's own
+    /// module when it is imported from one; otherwise, when it is handed the database (`op`,
+    /// a bind, a session), reported as SQL dbguard cannot see. `true` when handled.
+    fn call_unreadable(&mut self, name: &str, call: Node<'t>, scope: &mut Scope<'t>) -> bool {
+        if imports::is_builtin(name) || self.module.classes.contains_key(name) {
+            return false;
+        }
+        match self.module.imports.get(name).cloned() {
+            Some((module, _)) if imports::is_library(&module) => false,
+            Some((module, imported)) => {
+                self.follow_import(&module, &imported, call, scope)
+                    || self.hands_over_database(name, call, scope)
+            }
+            None => self.hands_over_database(name, call, scope),
+        }
+    }
+
+    /// `helpers.drop_fk(…)` where `helpers` is an imported project module (`import
+    /// myapp.helpers as helpers`, `from myapp import helpers`).
+    fn imported_module_function(&self, function: Node<'t>) -> Option<(String, String)> {
+        if function.kind() != "attribute" {
+            return None;
+        }
+        let object = function.child_by_field_name("object")?;
+        let attr = function.child_by_field_name("attribute")?;
+        let object_text = text(object, self.src());
+        let module = match self.module.module_imports.get(object_text) {
+            Some(m) => m.clone(),
+            None => match self.module.imports.get(object_text) {
+                Some((m, name)) => format!("{m}.{name}"),
+                None => return None,
+            },
+        };
+        (!imports::is_library(&module)).then(|| (module, text(attr, self.src()).to_string()))
+    }
+
+    /// Reports a call that hands the database to code dbguard cannot read.
+    fn hands_over_database(&mut self, name: &str, call: Node<'t>, scope: &mut Scope<'t>) -> bool {
+        let args = Args::of(call, self.src());
+        let eval = Eval {
+            module: self.module,
+            scope,
+        };
+        let handle = args
+            .positional
+            .iter()
+            .chain(args.keywords.iter().map(|(_, v)| v))
+            .find_map(|a| imports::database_handle(&eval, *a));
+        let Some(handle) = handle else {
+            return false;
+        };
+        if let Some(arguments) = call.child_by_field_name("arguments") {
+            self.expression(arguments, scope);
+        }
+        let detail = format!(
+            "cannot see what {name}() does with {handle}: dbguard cannot read that function"
+        );
+        self.emit(
+            Op::DynamicSql { detail },
+            call.byte_range(),
+            Context::default(),
+        );
+        true
+    }
+
+    /// Follows `function` of the project module `module` (found beside the revision, as
+    /// Python would find it) with this call's arguments; `false` when it cannot be read.
+    fn follow_import(
+        &mut self,
+        module: &str,
+        function: &str,
+        call: Node<'t>,
+        scope: &mut Scope<'t>,
+    ) -> bool {
+        let name = function.rsplit('.').next().unwrap_or(function).to_string();
+        if self.via.len() >= MAX_CALL_DEPTH || self.via.iter().any(|v| *v == name) {
+            return true;
+        }
+        let Some(origin) = self.module.origin.as_deref() else {
+            return false;
+        };
+        let Some(file) = imports::find_module(origin, module) else {
+            return false;
+        };
+        let Ok(src) = std::fs::read_to_string(&file) else {
+            return false;
+        };
+        let Some(tree) = super::python::parse(&src) else {
+            return false;
+        };
+        let mut helper = Module::new(&src, &tree);
+        helper.origin = Some(file.clone());
+        let Some(def) = helper.function(function) else {
+            return false;
+        };
+        // The arguments run in the caller; the helper sees the strings they hold.
+        if let Some(arguments) = call.child_by_field_name("arguments") {
+            self.expression(arguments, scope);
+        }
+        let values: Vec<(String, Option<Str>)> = self
+            .parameters(def, &src, call, scope)
+            .into_iter()
+            .map(|(p, v)| match v {
+                Value::Text(s) => (p, Some(s)),
+                _ => (p, None),
+            })
+            .collect();
+        let mut via = self.via.clone();
+        via.push(format!("{module}.{name}"));
+        let mut walker = Walker {
+            module: &helper,
+            downgrade: self.downgrade,
+            out: Vec::new(),
+            via,
+            statement: def.byte_range(),
+            condition: None,
+            nesting: self.nesting,
+            too_deep: false,
+            rows: Vec::new(),
+        };
+        let mut inner = Scope::default();
+        for (param, value) in values {
+            let value = value.map_or(Value::Unknown, Value::Text);
+            inner.vars.insert(param, value);
+        }
+        if !helper.errors.is_empty() {
+            let reason = format!("{} has Python syntax errors", file.display());
+            walker.emit(
+                Op::Unparsed { reason },
+                def.byte_range(),
+                Context::default(),
+            );
+        }
+        if let Some(body) = def.child_by_field_name("body") {
+            walker.block(body, &mut inner);
+        }
+        // What the helper does happens at the call.
+        let (outer_via, found) = (std::mem::take(&mut self.via), walker.out);
+        for op in found {
+            self.via = op.via.clone();
+            let mut context = op.context;
+            context.conditional |= op.condition.is_some();
+            self.emit(op.op, call.byte_range(), context);
+        }
+        self.via = outer_via;
+        true
+    }
+
+    /// The parameters of `def` (in `src`) bound to the arguments of `call` (in this file).
+    fn parameters(
+        &self,
+        def: Node<'_>,
+        src: &str,
+        call: Node<'t>,
+        scope: &Scope<'t>,
+    ) -> Vec<(String, Value<'t>)> {
+        let mut out = Vec::new();
+        let args = Args::of(call, self.src());
+        let Some(params) = def.child_by_field_name("parameters") else {
+            return out;
+        };
+        for (position, param) in children(params).into_iter().enumerate() {
+            let pname = match param.kind() {
+                "identifier" => Some(param),
+                "default_parameter" | "typed_default_parameter" => {
+                    param.child_by_field_name("name")
+                }
+                "typed_parameter" => children(param).first().copied(),
+                _ => None,
+            };
+            let Some(pname) = pname else { continue };
+            let pname = text(pname, src).to_string();
+            let arg = args
+                .positional
+                .get(position)
+                .copied()
+                .or_else(|| args.keyword(&pname));
+            let value = arg
+                .and_then(|arg| {
+                    Eval {
+                        module: self.module,
+                        scope,
+                    }
+                    .string(arg)
+                })
+                .filter(|s| !s.is_dynamic())
+                .map_or(Value::Unknown, Value::Text);
+            out.push((pname, value));
+        }
+        out
     }
 
     /// Analyses a helper function's body where it is called, its parameters bound to the

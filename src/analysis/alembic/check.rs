@@ -99,7 +99,8 @@ fn check_text_with(
         ));
         return report;
     };
-    let module = Module::new(text, &tree);
+    let mut module = Module::new(text, &tree);
+    module.origin = Some(path.to_path_buf());
     let index = LineIndex::new(text);
     let comments: Vec<Comment> = python::comments(&tree, text)
         .into_iter()

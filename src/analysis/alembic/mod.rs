@@ -11,6 +11,7 @@ pub mod calls;
 pub mod check;
 pub mod config;
 pub mod graph;
+pub mod imports;
 pub mod ini;
 pub mod module;
 pub mod project;

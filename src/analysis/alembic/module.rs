@@ -19,6 +19,11 @@ pub struct Module<'t> {
     pub classes: HashMap<String, Node<'t>>,
     /// `from MODULE import NAME [as LOCAL]`: local name → (module, name).
     pub imports: HashMap<String, (String, String)>,
+    /// `import a.b [as c]`: local name (`c`, or `a.b`) → module.
+    pub module_imports: HashMap<String, String>,
+    /// The file it was read from, when known: imports of the project's own modules are
+    /// found from there.
+    pub origin: Option<std::path::PathBuf>,
     /// Byte ranges the parser could not read.
     pub errors: Vec<std::ops::Range<usize>>,
 }
@@ -32,6 +37,8 @@ impl<'t> Module<'t> {
             functions: HashMap::new(),
             classes: HashMap::new(),
             imports: HashMap::new(),
+            module_imports: HashMap::new(),
+            origin: None,
             errors: Vec::new(),
         };
         for statement in children(tree.root_node()) {
@@ -63,6 +70,23 @@ impl<'t> Module<'t> {
                 }
             }
             "import_from_statement" => self.import_from(statement),
+            "import_statement" => {
+                for name in children(statement) {
+                    let (module, local) = match name.kind() {
+                        "aliased_import" => (
+                            name.child_by_field_name("name"),
+                            name.child_by_field_name("alias"),
+                        ),
+                        _ => (Some(name), Some(name)),
+                    };
+                    if let (Some(module), Some(local)) = (module, local) {
+                        self.module_imports.insert(
+                            text(local, self.src).to_string(),
+                            text(module, self.src).to_string(),
+                        );
+                    }
+                }
+            }
             "decorated_definition" => {
                 if let Some(def) = statement.child_by_field_name("definition") {
                     self.top_level(def);

@@ -260,15 +260,7 @@ fn plan_step(project: &Project, step: Step, cwd: &Path, simulation: &mut Simulat
         .into_owned();
     simulation.begin(format!("revision {}", rev.id));
     let report = revision_check::check_step(&rev.path, &display, step.direction, simulation);
-    let parents: Vec<String> = node
-        .normalized_down()
-        .iter()
-        .map(|p| project.graph.id(*p).to_string())
-        .collect();
-    let (from, to) = match step.direction {
-        Direction::Upgrade => (parents, vec![rev.id.clone()]),
-        Direction::Downgrade => (vec![rev.id.clone()], parents),
-    };
+    let (from, to) = step.ends(&project.graph);
     PlanStep {
         revision: rev.id.clone(),
         direction: step.direction,

@@ -164,6 +164,12 @@ pub struct CheckConfig {
     pub paths: Vec<PathBuf>,
     pub fail_on: Option<FailOn>,
     pub format: Option<Format>,
+    /// Globs of the files a directory walk checks (default `["*.sql"]`); alembic revisions
+    /// are always checked. A glob without `/` matches file names anywhere.
+    pub include: Option<Vec<String>>,
+    /// Globs of files and directories a directory walk skips.
+    #[serde(default)]
+    pub exclude: Vec<String>,
 }
 
 /// A configuration and where it came from.

@@ -52,7 +52,8 @@ pub fn run(context: &Context, args: CheckArgs) -> Result<Exit> {
     let cwd = std::env::current_dir()
         .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
     let version_dirs = alembic_version_dirs(context, &cwd);
-    let inputs = discover::collect_with_versions(&paths, &version_dirs)?;
+    let filter = discover::Filter::new(settings.include.as_deref(), &settings.exclude)?;
+    let inputs = discover::collect_filtered(&paths, &version_dirs, &filter)?;
     let stdin_text = if inputs.contains(&Input::Stdin) {
         Some(read_stdin()?)
     } else {

@@ -526,7 +526,7 @@ impl<'m, 't> Walker<'m, 't> {
                     self.follow(name, def, node, scope);
                     return;
                 }
-                if scope.vars.get(name).is_none() && self.call_unreadable(name, node, scope) {
+                if !scope.vars.contains_key(name) && self.call_unreadable(name, node, scope) {
                     return;
                 }
             }
@@ -621,7 +621,7 @@ impl<'m, 't> Walker<'m, 't> {
         scope: &mut Scope<'t>,
     ) -> bool {
         let name = function.rsplit('.').next().unwrap_or(function).to_string();
-        if self.via.len() >= MAX_CALL_DEPTH || self.via.iter().any(|v| *v == name) {
+        if self.via.len() >= MAX_CALL_DEPTH || self.via.contains(&name) {
             return true;
         }
         let Some(origin) = self.module.origin.as_deref() else {

@@ -38,7 +38,7 @@ pub fn facts(src: &str, tokens: &[Token]) -> Vec<Op> {
             }
         } else if into && word(i, "MERGE") {
             let inserts = tokens[i..].iter().any(|t| t.is_word(src, "INSERT"));
-            let target = word(i + 2, "ONLY").then_some(i + 3).unwrap_or(i + 2);
+            let target = if word(i + 2, "ONLY") { i + 3 } else { i + 2 };
             if let (true, Some((name, _))) = (inserts, name_at(src, tokens, target)) {
                 out.push(Op::Insert { table: name });
             }

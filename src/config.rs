@@ -181,6 +181,11 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// `[alembic] config`, resolved against this file's directory.
+    pub fn alembic_config(&self) -> Option<PathBuf> {
+        self.config.alembic.config.as_ref().map(|p| self.resolve(p))
+    }
+
     /// Resolves a path written in the config file against the file's directory.
     pub fn resolve(&self, path: &Path) -> PathBuf {
         match self.path.as_deref().and_then(Path::parent) {

@@ -65,7 +65,7 @@ impl Selection {
         // The same lookup as `dbguard check` (alembic's own rules), from the repository root
         // and from dbguard.toml's directory.
         for dir in std::iter::once(toplevel).chain(config_dir) {
-            let found = super::check::alembic_version_dirs(context, dir);
+            let found = super::alembic_version_dirs(context, dir);
             alembic_dirs.extend(found.iter().map(|d| absolute(d)));
         }
         let settings = &loaded.config.check;

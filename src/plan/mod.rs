@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use crate::analysis::alembic::check as revision_check;
 use crate::analysis::alembic::config::{self, Sources};
+use crate::analysis::alembic::invocation::{Action, AlembicCommand};
 use crate::analysis::alembic::project::Project;
 use crate::analysis::alembic::walk::{self, Direction, Step};
-use crate::analysis::command::alembic::{Action, AlembicCommand};
 use crate::analysis::simulate::Simulation;
 use crate::analysis::{Finding, Severity};
 use crate::target::Target;

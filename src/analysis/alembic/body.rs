@@ -77,6 +77,20 @@ pub struct Walker<'m, 't> {
     rows: Vec<RowLoop>,
 }
 
+impl<'m, 't> calls::Sink<'m, 't> for Walker<'m, 't> {
+    fn module(&self) -> &'m Module<'t> {
+        self.module
+    }
+
+    fn emit(&mut self, op: Op, range: Range<usize>, context: Context) {
+        Walker::emit(self, op, range, context)
+    }
+
+    fn follow(&mut self, name: &str, def: Node<'t>, call: Node<'t>, scope: &mut Scope<'t>) {
+        Walker::follow(self, name, def, call, scope)
+    }
+}
+
 /// `for row in session.query(Model)…:` and the columns its body sets on `row`.
 struct RowLoop {
     var: String,
@@ -286,7 +300,7 @@ impl<'m, 't> Walker<'m, 't> {
             self.expression(expr, &mut inner);
             let Some(alias) = alias else { continue };
             let target = children(alias).first().copied().unwrap_or(alias);
-            let bound = match calls::batch_table(self, expr, &inner) {
+            let bound = match calls::batch_table(self.module, expr, &inner) {
                 Some(table) => Value::Batch(table),
                 None => Value::Expr(expr),
             };

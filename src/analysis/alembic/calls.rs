@@ -4,10 +4,13 @@
 //! aliased import, `self.op`): a receiver dbguard does not recognise is no reason to assume
 //! a `drop_column` is harmless. SQL strings given to any `.execute(...)` go through the SQL
 //! analyzer; SQLAlchemy Core and ORM `delete()`/`update()` are checked for a `where`.
+//!
+//! The walker (`body.rs`) hands each call here through `Sink`: what is found goes back to it,
+//! so this file never needs to know how a body is walked.
 
 use tree_sitter::Node;
 
-use super::body::Walker;
+use super::module::Module;
 use super::python::{children, text, unparen, Str};
 use super::value::{attr_name, last_name, shorten, Args, Eval, Scope, Value};
 use crate::analysis::ops::{Contents, Context, Op, DYNAMIC};
@@ -16,25 +19,28 @@ use crate::analysis::sql;
 /// Names under which SQLAlchemy's module-level `delete()`/`update()` are reached.
 const SQLALCHEMY_MODULES: &[&str] = &["sa", "sqlalchemy", "sql", "expression", "sqla"];
 
+/// Where the operations of a call go, and how a helper it runs is followed: the walker.
+pub trait Sink<'m, 't: 'm> {
+    fn module(&self) -> &'m Module<'t>;
+    fn emit(&mut self, op: Op, range: std::ops::Range<usize>, context: Context);
+    fn follow(&mut self, name: &str, def: Node<'t>, call: Node<'t>, scope: &mut Scope<'t>);
+    fn src(&self) -> &'t str {
+        self.module().src
+    }
+}
+
 /// The table of `op.batch_alter_table("t")` (any receiver), if `expr` is such a call.
-pub fn batch_table<'t>(
-    walker: &Walker<'_, 't>,
-    expr: Node<'t>,
-    scope: &Scope<'t>,
-) -> Option<String> {
+pub fn batch_table<'t>(module: &Module<'t>, expr: Node<'t>, scope: &Scope<'t>) -> Option<String> {
     let expr = unparen(expr);
     if expr.kind() != "call" {
         return None;
     }
     let function = expr.child_by_field_name("function")?;
-    if last_name(function, walker.src())? != "batch_alter_table" {
+    if last_name(function, module.src)? != "batch_alter_table" {
         return None;
     }
-    let args = Args::of(expr, walker.src());
-    let eval = Eval {
-        module: walker.module,
-        scope,
-    };
+    let args = Args::of(expr, module.src);
+    let eval = Eval { module, scope };
     let table = args.get(0, "table_name").map(|t| eval.name(t))?;
     Some(qualify(&eval, &args, table))
 }
@@ -46,7 +52,7 @@ fn qualify(eval: &Eval<'_, '_>, args: &Args<'_>, name: String) -> String {
     }
 }
 
-pub fn classify<'t>(walker: &mut Walker<'_, 't>, call: Node<'t>, scope: &mut Scope<'t>) {
+pub fn classify<'m, 't: 'm>(walker: &mut dyn Sink<'m, 't>, call: Node<'t>, scope: &mut Scope<'t>) {
     let src = walker.src();
     let Some(function) = call.child_by_field_name("function") else {
         return;
@@ -66,7 +72,7 @@ pub fn classify<'t>(walker: &mut Walker<'_, 't>, call: Node<'t>, scope: &mut Sco
     // `from alembic.op import drop_table`: the op functions may be called bare.
     let ops = {
         let eval = Eval {
-            module: walker.module,
+            module: walker.module(),
             scope,
         };
         // The table a batch alias stands for, when the receiver is one.
@@ -88,7 +94,7 @@ pub fn classify<'t>(walker: &mut Walker<'_, 't>, call: Node<'t>, scope: &mut Sco
         }
         Found::Execute(arg) => execute(walker, arg, scope, call),
         Found::Follow(name) => {
-            if let Some(def) = walker.module.function(&name) {
+            if let Some(def) = walker.module().function(&name) {
                 walker.follow(&name, def, call, scope);
             }
         }
@@ -581,11 +587,16 @@ fn outer_chain_has_where(call: Node<'_>, src: &str) -> bool {
 
 /// `….execute(arg)`: SQL text goes through the SQL analyzer (findings point into the string
 /// literal); Core constructs are reported where they are built; anything else is unseen SQL.
-fn execute<'t>(walker: &mut Walker<'_, 't>, arg: Node<'t>, scope: &mut Scope<'t>, call: Node<'t>) {
+fn execute<'m, 't: 'm>(
+    walker: &mut dyn Sink<'m, 't>,
+    arg: Node<'t>,
+    scope: &mut Scope<'t>,
+    call: Node<'t>,
+) {
     let src = walker.src();
     // The argument's own calls (a Core construct) are classified by the walker afterwards.
     let value = Eval {
-        module: walker.module,
+        module: walker.module(),
         scope,
     }
     .string(arg);
@@ -594,7 +605,7 @@ fn execute<'t>(walker: &mut Walker<'_, 't>, arg: Node<'t>, scope: &mut Scope<'t>
         Some(_) => unseen(walker, arg, call),
         None => {
             let eval = Eval {
-                module: walker.module,
+                module: walker.module(),
                 scope,
             };
             let is_construct = eval.constructor(arg).is_some_and(|(name, node)| {
@@ -635,7 +646,7 @@ fn is_core_construct(name: &str) -> bool {
         || name == "SetColumnComment"
 }
 
-fn unseen<'t>(walker: &mut Walker<'_, 't>, arg: Node<'t>, call: Node<'t>) {
+fn unseen<'m, 't: 'm>(walker: &mut dyn Sink<'m, 't>, arg: Node<'t>, call: Node<'t>) {
     let src = walker.src();
     walker.emit(
         Op::DynamicSql {
@@ -649,7 +660,7 @@ fn unseen<'t>(walker: &mut Walker<'_, 't>, arg: Node<'t>, call: Node<'t>) {
     );
 }
 
-fn analyze_sql(walker: &mut Walker<'_, '_>, sql_text: &Str) {
+fn analyze_sql<'m, 't: 'm>(walker: &mut dyn Sink<'m, 't>, sql_text: &Str) {
     let text = sql_text.text();
     let analysis = sql::analyze(&text);
     for located in analysis.ops {
@@ -664,8 +675,8 @@ fn analyze_sql(walker: &mut Walker<'_, '_>, sql_text: &Str) {
 /// A call of something that is not a plain name or attribute: `globals()["upgrade_%s" %
 /// engine]()` (alembic's multidb template) runs every module function whose name starts with
 /// the literal part; anything else is a function dbguard cannot identify.
-fn unknown_callee<'t>(
-    walker: &mut Walker<'_, 't>,
+fn unknown_callee<'m, 't: 'm>(
+    walker: &mut dyn Sink<'m, 't>,
     function: Node<'t>,
     call: Node<'t>,
     scope: &mut Scope<'t>,
@@ -678,7 +689,7 @@ fn unknown_callee<'t>(
             .child_by_field_name("subscript")
             .and_then(|i| {
                 Eval {
-                    module: walker.module,
+                    module: walker.module(),
                     scope,
                 }
                 .string(i)
@@ -686,7 +697,7 @@ fn unknown_callee<'t>(
             .and_then(|s| s.text().split(DYNAMIC).next().map(str::to_string));
         if let (true, Some(prefix)) = (is_globals, prefix.filter(|p| !p.is_empty())) {
             let mut names: Vec<String> = walker
-                .module
+                .module()
                 .functions
                 .keys()
                 .filter(|n| n.starts_with(&prefix))
@@ -694,7 +705,7 @@ fn unknown_callee<'t>(
                 .collect();
             names.sort();
             for name in names {
-                if let Some(def) = walker.module.function(&name) {
+                if let Some(def) = walker.module().function(&name) {
                     walker.follow(&name, def, call, scope);
                 }
             }

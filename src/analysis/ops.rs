@@ -131,6 +131,10 @@ pub enum Op {
     Insert {
         table: String,
     },
+    /// What names mean changes: `SET search_path`, psql's `\c`.
+    SwitchesNames {
+        detail: String,
+    },
 }
 
 /// What a table holds right after it is created.
@@ -177,7 +181,10 @@ impl Op {
     pub fn is_fact(&self) -> bool {
         matches!(
             self,
-            Op::CreateTable { .. } | Op::AddColumn { .. } | Op::Insert { .. }
+            Op::CreateTable { .. }
+                | Op::AddColumn { .. }
+                | Op::Insert { .. }
+                | Op::SwitchesNames { .. }
         )
     }
 

@@ -119,7 +119,7 @@ impl Simulation {
             return Outcome::Unchanged;
         }
         match op {
-            Op::DynamicSql { .. } | Op::Unparsed { .. } => {
+            Op::DynamicSql { .. } | Op::Unparsed { .. } | Op::SwitchesNames { .. } => {
                 self.reset_all();
                 return Outcome::Unchanged;
             }
@@ -249,6 +249,11 @@ impl Simulation {
                 data,
             } => {
                 let k = key(name);
+                if *if_not_exists && !self.touched.contains(&k) {
+                    // The table there now, if any, is what later statements find; if there
+                    // is none, an empty one: the database as it is now tells which.
+                    return;
+                }
                 self.touched.insert(k.clone());
                 let empty = !*if_not_exists
                     && match data {
@@ -479,6 +484,11 @@ mod tests {
         assert_eq!(got[0].1, Severity::DataLoss, "{got:?}");
         let got = findings("CREATE TABLE IF NOT EXISTS c (id int);\nDROP TABLE c;\n");
         assert_eq!(got[0].1, Severity::DataLoss, "{got:?}");
+        assert_eq!(
+            got[0].3.as_deref(),
+            Some("c"),
+            "weighed: today's c is what it drops"
+        );
     }
 
     #[test]
@@ -547,6 +557,9 @@ mod tests {
             "DO $$ BEGIN EXECUTE v_sql; END $$;",
             "FROBNICATE tmp;",
             "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ INSERT INTO tmp VALUES (1) $$;",
+            "SET search_path = archive, public;",
+            "SELECT set_config('search_path', 'archive', false);",
+            "\\c other_db",
         ] {
             let sql = format!("CREATE TABLE tmp (id int);\n{between}\nDROP TABLE tmp;\n");
             let got = findings(&sql);

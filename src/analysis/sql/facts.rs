@@ -16,6 +16,14 @@ pub fn facts(src: &str, tokens: &[Token]) -> Vec<Op> {
         create_table(src, tokens, &mut out);
     } else if word(0, "ALTER") && word(1, "TABLE") {
         add_columns(src, tokens, &mut out);
+    } else if (word(0, "SET") || word(0, "RESET"))
+        && tokens.iter().take(4).any(|t| {
+            t.is_word(src, "search_path") || t.is_word(src, "SCHEMA") || t.is_word(src, "ALL")
+        })
+    {
+        out.push(Op::SwitchesNames {
+            detail: "changes search_path".into(),
+        });
     } else if word(0, "COPY") {
         // COPY t [(cols)] FROM …: rows in. COPY t TO / COPY (query) TO: rows out.
         if let Some((name, end)) = name_at(src, tokens, 1) {
@@ -27,6 +35,17 @@ pub fn facts(src: &str, tokens: &[Token]) -> Vec<Op> {
                 out.push(Op::Insert { table: name });
             }
         }
+    }
+    // set_config('search_path', …) anywhere.
+    if tokens.windows(3).any(|w| {
+        w[0].is_word(src, "set_config")
+            && w[1].kind == Kind::LParen
+            && w[2].kind == Kind::String
+            && w[2].text(src).to_ascii_lowercase().contains("search_path")
+    }) {
+        out.push(Op::SwitchesNames {
+            detail: "changes search_path".into(),
+        });
     }
     // INSERT INTO t and MERGE INTO t … INSERT, wherever they stand (data-modifying CTEs,
     // EXPLAIN ANALYZE, rule actions).

@@ -63,6 +63,7 @@ fn analyze_with(src: &str, mut walker: Walker) -> Analysis {
                 start,
                 end,
             }),
+            Item::Connect { start, end } => walker.connect(start, end),
         }
     }
     analysis.ops = walker.out;

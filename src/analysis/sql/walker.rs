@@ -89,6 +89,16 @@ impl Walker {
         self.statement(src, tokens, Map::Offset(0), Context::default());
     }
 
+    /// psql's `\c`: the names that follow are another database's (a fact for the
+    /// simulation).
+    pub fn connect(&mut self, start: usize, end: usize) {
+        self.statement = start..end;
+        let op = Op::SwitchesNames {
+            detail: "connects to another database".into(),
+        };
+        self.push(op, (start, end), Map::Offset(0), Context::default());
+    }
+
     /// psql's `\gexec` executes every row of the result as SQL: analyse the literal SQL the
     /// query builds, or report it as dynamic.
     pub fn gexec(&mut self, src: &str, tokens: &[Token]) {

@@ -387,9 +387,50 @@ fn core_dml<'t>(
         Op::Update {
             table,
             has_where,
-            columns: Vec::new(),
+            columns: set_columns(call, args, src),
         }
     })
+}
+
+/// The columns an update sets: `query.update({User.x: …})` / `update({"x": …})`, or
+/// `.values(x=…)` / `.values({"x": …})` called on it (empty when not readable: then it is
+/// no backfill).
+fn set_columns(call: Node<'_>, args: &Args<'_>, src: &str) -> Vec<String> {
+    let keys = |args: &Args<'_>| -> Option<Vec<String>> {
+        let mut out: Vec<String> = args.keywords.iter().map(|(k, _)| k.clone()).collect();
+        if let Some(dict) = args.positional.first().filter(|d| d.kind() == "dictionary") {
+            for pair in children(*dict) {
+                let key = unparen(pair.child_by_field_name("key")?);
+                out.push(match key.kind() {
+                    "attribute" => attr_name(key, src)?.to_string(),
+                    _ => super::python::string_literal(key, src)?.plain()?,
+                });
+            }
+        }
+        Some(out)
+    };
+    let mut columns = Vec::new();
+    // ORM: the dictionary given to update() itself; Core: `.values(…)` on the result.
+    if let Some(own) = keys(args).filter(|k| !k.is_empty()) {
+        columns.extend(own);
+    }
+    let mut node = call;
+    for _ in 0..64 {
+        let Some(attribute) = node.parent().filter(|p| p.kind() == "attribute") else {
+            break;
+        };
+        let Some(outer) = attribute.parent().filter(|p| p.kind() == "call") else {
+            break;
+        };
+        if attr_name(attribute, src) == Some("values") {
+            match keys(&Args::of(outer, src)) {
+                Some(k) => columns.extend(k),
+                None => return Vec::new(),
+            }
+        }
+        node = outer;
+    }
+    columns
 }
 
 /// The table of an ORM model: its `__tablename__` when the class is in the file, else
@@ -760,7 +801,7 @@ mod tests {
             [Op::Update {
                 table: "users".into(),
                 has_where: true,
-                columns: vec![]
+                columns: vec!["x".into()]
             }]
         );
         assert_eq!(

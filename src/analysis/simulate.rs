@@ -136,8 +136,27 @@ impl Simulation {
         let outcome = self.judge(op);
         if ctx.conditional {
             // It may or may not run: what it names is unknown afterwards.
+            match op {
+                Op::AddColumn { table, column } | Op::DropColumn { table, column } => {
+                    self.touched.insert(column_key(table, column));
+                }
+                Op::RenameColumn { table, from, to } => {
+                    self.touched.insert(column_key(table, from));
+                    self.touched.insert(column_key(table, to));
+                }
+                // Rows written or changed on some paths leave the table's name as it was.
+                Op::Insert { .. }
+                | Op::Update { .. }
+                | Op::Delete { .. }
+                | Op::Truncate { .. }
+                | Op::MergeDelete { .. } => {}
+                _ => {
+                    for name in names(op) {
+                        self.touched.insert(key(&name));
+                    }
+                }
+            }
             for name in names(op) {
-                self.touched.insert(key(&name));
                 self.reset(&name);
             }
         } else {

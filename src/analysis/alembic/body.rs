@@ -56,6 +56,7 @@ pub fn analyze(module: &Module<'_>, function: &str) -> Option<Vec<PyOp>> {
         nesting: 0,
         too_deep: false,
         rows: Vec::new(),
+        tries: 0,
     };
     let mut scope = Scope::default();
     if let Some(body) = def.child_by_field_name("body") {
@@ -75,6 +76,8 @@ pub struct Walker<'m, 't> {
     too_deep: bool,
     /// The ORM loops being walked, innermost last: the attributes set on each loop's row.
     rows: Vec<RowLoop>,
+    /// How many `try` bodies the walk is in.
+    tries: usize,
 }
 
 impl<'m, 't> calls::Sink<'m, 't> for Walker<'m, 't> {
@@ -123,7 +126,9 @@ impl<'m, 't> Walker<'m, 't> {
 
     /// Records an operation found at `range` in the current statement.
     pub fn emit(&mut self, op: Op, range: Range<usize>, mut context: Context) {
-        context.conditional |= self.condition.is_some();
+        // In a `try` body the operation may fail half-way (and an `except` go on): for the
+        // simulation it runs only on some paths.
+        context.conditional |= self.condition.is_some() || self.tries > 0;
         self.out.push(PyOp {
             op,
             start: range.start,
@@ -467,7 +472,11 @@ impl<'m, 't> Walker<'m, 't> {
     fn try_statement(&mut self, node: Node<'t>, scope: &mut Scope<'t>) {
         for part in children(node) {
             match part.kind() {
-                "block" => self.block(part, scope),
+                "block" => {
+                    self.tries += 1;
+                    self.block(part, scope);
+                    self.tries -= 1;
+                }
                 "except_clause" | "except_group_clause" => {
                     let head = children(part)
                         .into_iter()
@@ -679,6 +688,7 @@ impl<'m, 't> Walker<'m, 't> {
             nesting: self.nesting,
             too_deep: false,
             rows: Vec::new(),
+            tries: self.tries,
         };
         let mut inner = Scope::default();
         for (param, value) in values {

@@ -212,6 +212,18 @@ impl Walker {
         }
         // What the statement creates and fills, for the simulation: on every path alike.
         for fact in super::facts::facts(src, tokens) {
+            // Inside a DO block (or dynamic SQL) it may run only under an IF, or be undone
+            // by an EXCEPTION handler (`IF NOT EXISTS (…) THEN ALTER TABLE … ADD COLUMN`):
+            // it proves nothing was there before.
+            let fact = match fact {
+                Op::AddColumn { .. } if self.depth > 0 => continue,
+                Op::CreateTable { name, data, .. } if self.depth > 0 => Op::CreateTable {
+                    name,
+                    if_not_exists: true,
+                    data,
+                },
+                fact => fact,
+            };
             self.push(fact, span, map, ctx);
         }
         // `SELECT dblink_exec('DROP TABLE t')` hides its SQL in a string the fast path and

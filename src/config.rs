@@ -304,6 +304,12 @@ pub struct CheckConfig {
     pub paths: Vec<PathBuf>,
     pub fail_on: Option<FailOn>,
     pub format: Option<Format>,
+    /// Globs of the files a directory walk checks (default `["*.sql"]`); alembic revisions
+    /// are always checked. A glob without `/` matches file names anywhere.
+    pub include: Option<Vec<String>>,
+    /// Globs of files and directories a directory walk skips.
+    #[serde(default)]
+    pub exclude: Vec<String>,
 }
 
 /// A configuration and where it came from.
@@ -315,6 +321,11 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// `[alembic] config`, resolved against this file's directory.
+    pub fn alembic_config(&self) -> Option<PathBuf> {
+        self.config.alembic.config.as_ref().map(|p| self.resolve(p))
+    }
+
     /// Resolves a path written in the config file against the file's directory.
     pub fn resolve(&self, path: &Path) -> PathBuf {
         match self.path.as_deref().and_then(Path::parent) {

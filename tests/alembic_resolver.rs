@@ -247,6 +247,13 @@ const SCENARIOS: &[(&[&[&str]], &[&str])] = &[
     (&[&["upgrade", "other003"]], &["downgrade", "-1"]),
     (&[&["upgrade", "other003"]], &["upgrade", "heads"]),
     (&[&["upgrade", "heads"]], &["downgrade", "other@other001"]),
+    // other003 reaches the feature branch only through depends_on: not a member of it.
+    (&[], &["upgrade", "feature@other003"]),
+    (
+        &[&["upgrade", "user0002"]],
+        &["upgrade", "feature@other003"],
+    ),
+    (&[&["upgrade", "other002"]], &["upgrade", "other@other003"]),
 ];
 
 #[test]
@@ -300,6 +307,75 @@ fn resolver_matches_real_alembic_for_every_command_form() {
         SCENARIOS.len(),
         failures.join("\n\n")
     );
+}
+
+/// `Running upgrade A -> B, doc` → `upgrade A -> B, doc`, as alembic logs each step.
+fn logged_steps(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter_map(|line| Some(line.split("Running ").nth(1)?.trim().to_string()))
+        .filter(|l| l.starts_with("upgrade ") || l.starts_with("downgrade "))
+        .collect()
+}
+
+#[test]
+fn steps_show_from_and_to_as_alembic_logs_them() {
+    let pg = PgCluster::shared();
+    let project = project();
+    let mut alembic = Alembic::start();
+    // other003 has down_revision other002 and depends_on feat0003: alembic logs
+    // `other002 -> other003`, without the dependency.
+    let scenarios: &[(&[&str], &[&str])] = &[
+        (&["upgrade", "user0002"], &["upgrade", "heads"]),
+        (&["upgrade", "heads"], &["downgrade", "base"]),
+    ];
+    for (setup, args) in scenarios {
+        let db = unique_db("logged");
+        pg.create_database(&db);
+        assert!(alembic.run(pg, &db, setup).ok);
+        let current = heads(pg, &db);
+        let mut argv = vec!["alembic".to_string()];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        let Wrapped::Alembic(cmd) = command::parse(&argv).unwrap() else {
+            panic!()
+        };
+        let g = &project.graph;
+        let steps = match cmd.action {
+            Action::Upgrade { target, .. } => walk::upgrade(g, &current, &target).unwrap(),
+            Action::Downgrade { target, .. } => walk::downgrade(g, &current, &target).unwrap(),
+            other => panic!("{other:?}"),
+        };
+        let predicted: Vec<String> = steps
+            .iter()
+            .map(|s| {
+                let (from, to) = s.ends(g);
+                format!(
+                    "{} {} -> {}",
+                    s.direction.function(),
+                    from.join(", "),
+                    to.join(", ")
+                )
+            })
+            .collect();
+        let real = alembic.run(pg, &db, args);
+        assert!(real.ok, "{}", real.output);
+        let logged = logged_steps(&real.output);
+        let same = predicted.len() == logged.len()
+            && predicted.iter().zip(&logged).all(|(p, l)| {
+                // The doc follows after `, `.
+                l == p || l.starts_with(&format!("{p}, "))
+            });
+        assert!(
+            same,
+            "alembic {args:?}:\n  dbguard: {predicted:?}\n  alembic: {logged:?}"
+        );
+        assert!(
+            predicted
+                .iter()
+                .any(|l| l.contains("other002 -> other003") || l.contains("other003 -> other002")),
+            "{predicted:?}"
+        );
+    }
 }
 
 #[test]

@@ -301,3 +301,41 @@ fn python_files_that_are_not_revisions_are_reported_not_skipped() {
         .stdout_has("risky[unreadable-file]")
         .stdout_has("is not an alembic revision");
 }
+
+#[test]
+fn include_and_exclude_globs_choose_what_a_directory_walk_checks() {
+    let dir = temp_with(&[
+        (
+            "dbguard.toml",
+            b"[check]\ninclude = [\"*.sql\", \"*.sql.postgres\"]\nexclude = [\"legacy\"]\n",
+        ),
+        ("deltas/58/drop.sql.postgres", b"DROP TABLE events;\n"),
+        ("deltas/58/drop.sql.sqlite", b"DROP TABLE sqlite_only;\n"),
+        ("legacy/old.sql", b"DROP TABLE ancient;\n"),
+    ]);
+    let done = dbguard(&["check", "."])
+        .cwd(dir.path())
+        .run()
+        .code(1)
+        .stdout_has("deltas/58/drop.sql.postgres:1:1: data-loss[drop-table]: drops table events")
+        .stdout_has("checked 1 file");
+    assert!(!done.stdout.contains("ancient"), "{}", done.stdout);
+    assert!(!done.stdout.contains("sqlite_only"), "{}", done.stdout);
+    // A file named on the command line is always checked.
+    dbguard(&["check", "legacy/old.sql"])
+        .cwd(dir.path())
+        .run()
+        .code(1)
+        .stdout_has("drops table ancient");
+    // A bad glob is a configuration error.
+    std::fs::write(
+        dir.path().join("dbguard.toml"),
+        "[check]\ninclude = [\"[\"]\n",
+    )
+    .unwrap();
+    dbguard(&["check", "."])
+        .cwd(dir.path())
+        .run()
+        .code(2)
+        .stderr_has("[check] include");
+}

@@ -303,3 +303,25 @@ fn a_config_given_at_install_time_applies_to_every_commit() {
         .code(2)
         .stderr_has("config file not found");
 }
+
+#[test]
+fn check_staged_uses_the_include_and_exclude_globs() {
+    let repo = GitRepo::new();
+    repo.write(
+        "dbguard.toml",
+        "[check]\ninclude = [\"*.sql.postgres\"]\nexclude = [\"vendor\"]\n",
+    );
+    repo.write("synapse/deltas/58/drop.sql.postgres", DROP);
+    repo.write("vendor/x.sql.postgres", "DROP TABLE vendored;\n");
+    repo.write("plain.sql", "DROP TABLE not_included;\n");
+    repo.ok(&["add", "."]);
+    let done = repo.dbguard(&["check", "--staged"]).run().code(1);
+    assert!(
+        done.stdout
+            .contains("synapse/deltas/58/drop.sql.postgres:1:1: data-loss[drop-table]"),
+        "{}",
+        done.stdout
+    );
+    assert!(!done.stdout.contains("vendored"), "{}", done.stdout);
+    assert!(!done.stdout.contains("not_included"), "{}", done.stdout);
+}

@@ -7,6 +7,7 @@ use super::allow::{self, Allow};
 use super::lines::LineIndex;
 use super::ops::{display_name, Located};
 use super::rules::{self, Rule};
+use super::simulate::{self, Simulation};
 use super::sql;
 use super::{FileReport, Finding, Severity, Span};
 
@@ -275,11 +276,26 @@ fn annotated_findings(
 ) -> Vec<Finding> {
     let annotations = Annotations::new(text, index, &analysis.comments);
     let mut findings: Vec<Finding> = Vec::new();
+    let mut simulation = Simulation::new();
+    let mut includes = analysis.includes.iter().map(|i| i.start).peekable();
     for located in &analysis.ops {
+        // An included file runs in between: it may do anything to the tables.
+        if includes
+            .next_if(|&at| at < located.statement.start)
+            .is_some()
+        {
+            while includes
+                .next_if(|&at| at < located.statement.start)
+                .is_some()
+            {}
+            simulation.reset_all();
+        }
+        let outcome = simulation.step(&located.op, &located.context);
         let Some((rule, message)) = rules::classify(&located.op) else {
             continue;
         };
         let mut finding = op_finding(text, index, display, located, rule, message);
+        simulate::apply(outcome, &mut finding);
         let first = index.line(located.statement.start);
         let last = index.line(located.statement.end);
         annotations.apply(&mut finding, first, last);

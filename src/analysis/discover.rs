@@ -17,12 +17,107 @@ pub enum Input {
 /// Directories never worth descending into.
 const SKIPPED_DIRS: &[&str] = &["node_modules", "__pycache__", "target"];
 
+/// Which files a directory walk takes: `[check] include` globs (default `*.sql`) plus
+/// alembic revisions, minus `[check] exclude` globs. A glob without a `/` matches a file
+/// (or directory) name anywhere; one with a `/` matches the path below the directory
+/// walked (`**` crosses directories). Files named on the command line are always checked.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    include: Vec<Glob>,
+    exclude: Vec<Glob>,
+}
+
+#[derive(Debug, Clone)]
+struct Glob {
+    matcher: globset::GlobMatcher,
+    /// Matches the whole relative path, not just the name.
+    path: bool,
+}
+
+/// The include globs when none are configured.
+pub const DEFAULT_INCLUDE: &[&str] = &["*.sql"];
+
+impl Default for Filter {
+    fn default() -> Filter {
+        Filter::new(None, &[]).expect("the default globs are valid")
+    }
+}
+
+impl Filter {
+    pub fn new(include: Option<&[String]>, exclude: &[String]) -> Result<Filter> {
+        let defaults: Vec<String> = DEFAULT_INCLUDE.iter().map(|s| s.to_string()).collect();
+        Ok(Filter {
+            include: globs(include.unwrap_or(&defaults), "include")?,
+            exclude: globs(exclude, "exclude")?,
+        })
+    }
+
+    /// Whether a file at `relative` (below the walked directory) is taken by the include
+    /// globs (revisions are taken by `is_revision` whatever they are called).
+    pub fn includes(&self, relative: &Path) -> bool {
+        self.include.iter().any(|g| g.matches(relative)) && !self.excludes(relative)
+    }
+
+    /// Whether a file or directory at `relative` is excluded, itself or by a directory it
+    /// is in.
+    pub fn excludes(&self, relative: &Path) -> bool {
+        relative
+            .ancestors()
+            .filter(|p| !p.as_os_str().is_empty())
+            .any(|p| self.exclude.iter().any(|g| g.matches(p)))
+    }
+}
+
+impl Glob {
+    fn matches(&self, relative: &Path) -> bool {
+        if self.path {
+            self.matcher.is_match(relative)
+        } else {
+            relative
+                .file_name()
+                .is_some_and(|name| self.matcher.is_match(name))
+        }
+    }
+}
+
+fn globs(patterns: &[String], key: &str) -> Result<Vec<Glob>> {
+    patterns
+        .iter()
+        .map(|pattern| {
+            let trimmed = pattern.trim_start_matches("./");
+            let glob = globset::GlobBuilder::new(trimmed)
+                .literal_separator(true)
+                .case_insensitive(true)
+                .build()
+                .map_err(|e| {
+                    Error::usage(format!(
+                        "[check] {key}: `{pattern}` is not a valid glob: {e}"
+                    ))
+                    .with_help("use globs like \"*.sql\", \"*.sql.postgres\" or \"legacy/**\"")
+                })?;
+            Ok(Glob {
+                matcher: glob.compile_matcher(),
+                path: trimmed.contains('/'),
+            })
+        })
+        .collect()
+}
+
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>> {
     collect_with_versions(paths, &[])
 }
 
 /// Like `collect`; `.py` files under `version_dirs` are always taken as revisions.
 pub fn collect_with_versions(paths: &[PathBuf], version_dirs: &[PathBuf]) -> Result<Vec<Input>> {
+    collect_filtered(paths, version_dirs, &Filter::default())
+}
+
+/// Like `collect_with_versions`, directories walked with `filter`.
+pub fn collect_filtered(
+    paths: &[PathBuf],
+    version_dirs: &[PathBuf],
+    filter: &Filter,
+) -> Result<Vec<Input>> {
     let mut inputs = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
@@ -38,7 +133,12 @@ pub fn collect_with_versions(paths: &[PathBuf], version_dirs: &[PathBuf]) -> Res
             .with_help("check the path; directories are searched for *.sql files")
         })?;
         if metadata.is_dir() {
-            walk(path, version_dirs, &mut inputs)?;
+            let walk_ctx = Walk {
+                root: path,
+                version_dirs,
+                filter,
+            };
+            walk_ctx.dir(path, &mut inputs)?;
         } else {
             inputs.push(file(path));
         }
@@ -63,7 +163,20 @@ fn file(path: &Path) -> Input {
     }
 }
 
-fn walk(dir: &Path, version_dirs: &[PathBuf], inputs: &mut Vec<Input>) -> Result<()> {
+struct Walk<'a> {
+    root: &'a Path,
+    version_dirs: &'a [PathBuf],
+    filter: &'a Filter,
+}
+
+impl Walk<'_> {
+    fn dir(&self, dir: &Path, inputs: &mut Vec<Input>) -> Result<()> {
+        walk(dir, self, inputs)
+    }
+}
+
+fn walk(dir: &Path, ctx: &Walk<'_>, inputs: &mut Vec<Input>) -> Result<()> {
+    let version_dirs = ctx.version_dirs;
     let entries = std::fs::read_dir(dir)
         .map_err(|e| Error::usage(format!("cannot read directory {}: {e}", dir.display())))?;
     let mut entries: Vec<_> = entries.filter_map(|e| e.ok()).collect();
@@ -76,11 +189,16 @@ fn walk(dir: &Path, version_dirs: &[PathBuf], inputs: &mut Vec<Input>) -> Result
         let Ok(kind) = entry.file_type() else {
             continue;
         };
+        let relative = path.strip_prefix(ctx.root).unwrap_or(&path);
         if kind.is_dir() {
-            if !name.starts_with('.') && !SKIPPED_DIRS.contains(&name.as_ref()) {
-                walk(&path, version_dirs, inputs)?;
+            if !name.starts_with('.')
+                && !SKIPPED_DIRS.contains(&name.as_ref())
+                && !ctx.filter.excludes(relative)
+            {
+                walk(&path, ctx, inputs)?;
             }
-        } else if (is_checked_by_default(&path) || is_revision(&path, version_dirs))
+        } else if (ctx.filter.includes(relative)
+            || (!ctx.filter.excludes(relative) && is_revision(&path, version_dirs)))
             && (kind.is_file() || path.is_file())
         {
             inputs.push(file(&path));
@@ -118,14 +236,6 @@ fn is_revision(path: &Path, version_dirs: &[PathBuf]) -> bool {
         let module = super::alembic::module::Module::new(&text, &tree);
         super::alembic::revision::looks_like_revision(&module)
     })
-}
-
-/// Files picked up from directories by their name.
-fn is_checked_by_default(path: &Path) -> bool {
-    FileKind::of(path) == FileKind::Sql
-        && path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("sql"))
 }
 
 #[cfg(test)]
@@ -167,6 +277,43 @@ mod tests {
             })
             .collect();
         assert_eq!(got, ["a/z.SQL", "b.sql", "m/0001_init.py"]);
+    }
+
+    #[test]
+    fn include_and_exclude_globs() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for p in [
+            "deltas/10/a.sql",
+            "deltas/10/a.sql.postgres",
+            "deltas/10/a.sql.sqlite",
+            "legacy/old.sql",
+            "deltas/10/skip_me.sql",
+        ] {
+            let p = root.join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "").unwrap();
+        }
+        let include = ["*.sql".to_string(), "*.sql.postgres".to_string()];
+        let exclude = ["legacy".to_string(), "deltas/**/skip_*".to_string()];
+        let filter = Filter::new(Some(&include), &exclude).unwrap();
+        let got: Vec<String> = collect_filtered(&[root.to_path_buf()], &[], &filter)
+            .unwrap()
+            .into_iter()
+            .map(|i| match i {
+                Input::File { path, .. } => path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+                Input::Stdin => "-".into(),
+            })
+            .collect();
+        assert_eq!(got, ["deltas/10/a.sql", "deltas/10/a.sql.postgres"]);
+        // A file named on the command line is checked whatever the globs say.
+        let named = root.join("deltas/10/a.sql.sqlite");
+        assert_eq!(collect_filtered(&[named], &[], &filter).unwrap().len(), 1);
+        assert!(Filter::new(Some(&["a[".to_string()]), &[]).is_err());
     }
 
     #[test]

@@ -96,4 +96,5 @@ pub mod discover;
 pub mod lines;
 pub mod ops;
 pub mod rules;
+pub mod simulate;
 pub mod sql;

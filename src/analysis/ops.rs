@@ -37,6 +37,8 @@ pub enum Op {
     Update {
         table: String,
         has_where: bool,
+        /// The columns it sets (`SET a = …, (b, c) = …`); empty when not known.
+        columns: Vec<String>,
     },
     DropOwned {
         roles: String,
@@ -110,6 +112,40 @@ pub enum Op {
     DropComment {
         target: String,
     },
+    // Facts: no rule reports them; the simulation (`simulate.rs`) follows them to know what
+    // a migration created, filled and renamed before a later statement runs.
+    /// CREATE TABLE / `op.create_table`.
+    CreateTable {
+        name: String,
+        /// `IF NOT EXISTS`: the table may already be there, with its rows.
+        if_not_exists: bool,
+        data: Contents,
+    },
+    /// ALTER TABLE … ADD COLUMN / `op.add_column` (not `IF NOT EXISTS`).
+    AddColumn {
+        table: String,
+        column: String,
+    },
+    /// Rows written into a table: INSERT, COPY … FROM, MERGE … INSERT, `op.bulk_insert`,
+    /// `session.add`.
+    Insert {
+        table: String,
+    },
+    /// What names mean changes: `SET search_path`, psql's `\c`.
+    SwitchesNames {
+        detail: String,
+    },
+}
+
+/// What a table holds right after it is created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Contents {
+    /// Nothing (a column list, `LIKE`, `WITH NO DATA`).
+    Empty,
+    /// The rows of a query over these tables only: empty when all of them are.
+    RowsOf(Vec<String>),
+    /// Rows dbguard cannot tell anything about.
+    Unknown,
 }
 
 /// Where an operation was found, which changes how it is reported.
@@ -144,6 +180,17 @@ pub struct Located {
 }
 
 impl Op {
+    /// A fact for the simulation, which no rule reports.
+    pub fn is_fact(&self) -> bool {
+        matches!(
+            self,
+            Op::CreateTable { .. }
+                | Op::AddColumn { .. }
+                | Op::Insert { .. }
+                | Op::SwitchesNames { .. }
+        )
+    }
+
     /// The table (and column) whose rows the operation removes or rewrites, when dbguard can
     /// name it (not for dynamic SQL).
     pub fn data_target(&self) -> Option<crate::analysis::ObjectRef> {
@@ -156,7 +203,9 @@ impl Op {
             Op::DropColumn { table, column } => (table, Some(column)),
             _ => return None,
         };
-        let known = |s: &str| !s.contains(DYNAMIC) && !s.is_empty() && s != "?" && s != "<unknown>";
+        // `<…>` stands for what dbguard could not name (`<table of User>`, `<expression>`).
+        let known =
+            |s: &str| !s.contains(DYNAMIC) && !s.is_empty() && s != "?" && !s.starts_with('<');
         (known(table) && column.is_none_or(|c| known(c))).then(|| ObjectRef {
             table: table.clone(),
             column: column.cloned(),

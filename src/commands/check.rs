@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex};
 
 use super::Context;
-use crate::analysis::alembic::{self, config::Sources, walk::Direction};
+use crate::analysis::alembic::{self, walk::Direction};
 use crate::analysis::check::{self, FileKind};
 use crate::analysis::discover::{self, Input};
 use crate::analysis::FileReport;
@@ -51,8 +51,9 @@ pub fn run(context: &Context, args: CheckArgs) -> Result<Exit> {
 
     let cwd = std::env::current_dir()
         .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
-    let version_dirs = alembic_version_dirs(context, &cwd);
-    let inputs = discover::collect_with_versions(&paths, &version_dirs)?;
+    let version_dirs = super::alembic_version_dirs(context, &cwd);
+    let filter = discover::Filter::new(settings.include.as_deref(), &settings.exclude)?;
+    let inputs = discover::collect_filtered(&paths, &version_dirs, &filter)?;
     let stdin_text = if inputs.contains(&Input::Stdin) {
         Some(read_stdin()?)
     } else {
@@ -119,25 +120,6 @@ fn finish(
             .any(|f| !f.suppressed && f.severity >= threshold)
     });
     Ok(if failed { Exit::Findings } else { Exit::Ok })
-}
-
-/// The version locations of the alembic project, when there is one: `.py` files there are
-/// alembic revisions.
-pub(super) fn alembic_version_dirs(context: &Context, cwd: &std::path::Path) -> Vec<PathBuf> {
-    let preferred = context
-        .config
-        .config
-        .alembic
-        .config
-        .as_ref()
-        .map(|p| context.config.resolve(p));
-    let env = std::env::var("ALEMBIC_CONFIG")
-        .ok()
-        .filter(|v| !v.is_empty());
-    Sources::resolve(cwd, &[], None, env.as_deref(), preferred.as_deref())
-        .and_then(|sources| alembic::config::load(&sources, cwd))
-        .map(|c| c.version_locations)
-        .unwrap_or_default()
 }
 
 fn read_stdin() -> Result<String> {

@@ -111,3 +111,18 @@ pub fn write_stdout(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Re
         Err(e) => Err(Error::usage(format!("cannot write output: {e}"))),
     }
 }
+
+/// The version locations of the alembic project seen from `cwd`, when there is one: `.py`
+/// files there are alembic revisions (for `check` and `check --staged` alike).
+pub(crate) fn alembic_version_dirs(
+    context: &Context,
+    cwd: &std::path::Path,
+) -> Vec<std::path::PathBuf> {
+    let env = std::env::var("ALEMBIC_CONFIG")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let preferred = context.config.alembic_config();
+    crate::analysis::alembic::config::discover(cwd, preferred.as_deref(), env.as_deref())
+        .map(|c| c.version_locations)
+        .unwrap_or_default()
+}

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use super::Context;
 use crate::analysis::alembic::{self, walk::Direction};
 use crate::analysis::check::{self, FileKind};
+use crate::analysis::discover::Filter;
 use crate::analysis::FileReport;
 use crate::error::{Error, Result};
 use crate::git::Repo;
@@ -18,7 +19,7 @@ pub fn reports(context: &Context, directions: &[Direction]) -> Result<Vec<FileRe
     let cwd = std::env::current_dir()
         .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
     let repo = Repo::discover(&cwd)?;
-    let selection = Selection::new(context, &repo.toplevel);
+    let selection = Selection::new(context, &repo.toplevel)?;
     let mut reports = Vec::new();
     for path in repo.staged_paths()? {
         let Some(kind) = selection.kind(&path) else {
@@ -45,10 +46,12 @@ struct Selection {
     check_paths: Vec<PathBuf>,
     /// alembic version locations, absolute.
     alembic_dirs: Vec<PathBuf>,
+    /// `[check] include` / `exclude`.
+    filter: Filter,
 }
 
 impl Selection {
-    fn new(context: &Context, toplevel: &Path) -> Selection {
+    fn new(context: &Context, toplevel: &Path) -> Result<Selection> {
         let loaded = &context.config;
         let check_paths = loaded
             .config
@@ -62,26 +65,36 @@ impl Selection {
         // The same lookup as `dbguard check` (alembic's own rules), from the repository root
         // and from dbguard.toml's directory.
         for dir in std::iter::once(toplevel).chain(config_dir) {
-            let found = super::check::alembic_version_dirs(context, dir);
+            let found = super::alembic_version_dirs(context, dir);
             alembic_dirs.extend(found.iter().map(|d| absolute(d)));
         }
-        Selection {
+        let settings = &loaded.config.check;
+        Ok(Selection {
             toplevel: absolute(toplevel),
             check_paths,
             alembic_dirs,
-        }
+            filter: Filter::new(settings.include.as_deref(), &settings.exclude)?,
+        })
     }
 
     fn kind(&self, staged: &str) -> Option<FileKind> {
         let path = self.toplevel.join(staged);
-        let extension = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        let kind = match extension.as_deref() {
-            Some("sql") => FileKind::Sql,
-            Some("py") => FileKind::Python,
-            _ => return None,
+        // Globs match the path below the directory it is found in: the repository root, or
+        // the `[check] paths` entry holding it (as a directory walk from there would).
+        let relative = self
+            .check_paths
+            .iter()
+            .find_map(|d| path.strip_prefix(d).ok())
+            .unwrap_or(Path::new(staged));
+        let kind = if FileKind::of(&path) == FileKind::Python {
+            if self.filter.excludes(relative) {
+                return None;
+            }
+            FileKind::Python
+        } else if self.filter.includes(relative) {
+            FileKind::Sql
+        } else {
+            return None;
         };
         let under = |dirs: &[PathBuf]| dirs.iter().any(|d| path.starts_with(d));
         if !self.check_paths.is_empty() {

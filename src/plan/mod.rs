@@ -12,9 +12,10 @@ use serde::Serialize;
 
 use crate::analysis::alembic::check as revision_check;
 use crate::analysis::alembic::config::{self, Sources};
+use crate::analysis::alembic::invocation::{Action, AlembicCommand};
 use crate::analysis::alembic::project::Project;
 use crate::analysis::alembic::walk::{self, Direction, Step};
-use crate::analysis::command::alembic::{Action, AlembicCommand};
+use crate::analysis::simulate::Simulation;
 use crate::analysis::{Finding, Severity};
 use crate::target::Target;
 use state::State;
@@ -215,8 +216,12 @@ pub fn build(command: &AlembicCommand, shown: &str, inputs: Inputs<'_>) -> Resul
     if plan.database_error.is_some() && needs_database {
         plan.uncertain = true;
     }
+    // One simulation across the steps: what an earlier step creates or renames is what a
+    // later one finds (never the database as it is now).
+    let mut simulation = Simulation::new();
     for step in steps {
-        plan.steps.push(plan_step(&project, step, inputs.cwd));
+        plan.steps
+            .push(plan_step(&project, step, inputs.cwd, &mut simulation));
     }
     let worst = plan
         .steps
@@ -244,7 +249,7 @@ fn is_relative(target: &str) -> bool {
         && symbol[1..].chars().all(|c| c.is_ascii_digit())
 }
 
-fn plan_step(project: &Project, step: Step, cwd: &Path) -> PlanStep {
+fn plan_step(project: &Project, step: Step, cwd: &Path, simulation: &mut Simulation) -> PlanStep {
     let node = &project.graph.nodes[step.rev];
     let rev = &node.rev;
     let display = rev
@@ -253,16 +258,9 @@ fn plan_step(project: &Project, step: Step, cwd: &Path) -> PlanStep {
         .unwrap_or(&rev.path)
         .to_string_lossy()
         .into_owned();
-    let report = revision_check::check_file(&rev.path, &display, &[step.direction]);
-    let parents: Vec<String> = node
-        .normalized_down()
-        .iter()
-        .map(|p| project.graph.id(*p).to_string())
-        .collect();
-    let (from, to) = match step.direction {
-        Direction::Upgrade => (parents, vec![rev.id.clone()]),
-        Direction::Downgrade => (vec![rev.id.clone()], parents),
-    };
+    simulation.begin(format!("revision {}", rev.id));
+    let report = revision_check::check_step(&rev.path, &display, step.direction, simulation);
+    let (from, to) = step.ends(&project.graph);
     PlanStep {
         revision: rev.id.clone(),
         direction: step.direction,

@@ -1,10 +1,10 @@
-//! Where an alembic project keeps its revisions, from `alembic.ini` (`[alembic]
-//! script_location`, `version_locations`, `%(here)s`) or pyproject.toml `[tool.alembic]`.
-//! Only paths are read here; the revisions themselves are the alembic analyzer's job.
+//! Where an alembic project keeps its revisions and which database its `alembic.ini` names,
+//! for `init`: the same reading as every other command (`analysis::alembic::config`, alembic's
+//! own rules), started from a directory of the project.
 
 use std::path::{Path, PathBuf};
 
-use super::ini::Ini;
+use crate::analysis::alembic::config::{self, Sources};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AlembicProject {
@@ -18,90 +18,44 @@ pub struct AlembicProject {
     pub url: Option<(String, usize)>,
 }
 
-/// Reads `dir/alembic.ini`, else `[tool.alembic]` of `dir/pyproject.toml`.
+/// Reads `dir/alembic.ini`, else `[tool.alembic]` of `dir/pyproject.toml`, as alembic run
+/// from `dir` would.
 pub fn find(dir: &Path) -> Option<AlembicProject> {
-    read_ini(&dir.join("alembic.ini")).or_else(|| read_pyproject(&dir.join("pyproject.toml")))
-}
-
-fn read_ini(path: &Path) -> Option<AlembicProject> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let ini = Ini::parse(&text);
-    let here = path.parent().unwrap_or(Path::new("."));
-    let get = |key: &str| {
-        ini.get("alembic", key)
-            .map(|e| (e.value.replace("%(here)s", &here.to_string_lossy()), e.line))
+    let sources = Sources::resolve(dir, &[], None, None, None).ok()?;
+    let path = if sources.ini.is_file() {
+        sources.ini.clone()
+    } else {
+        sources.toml.clone()
     };
-    let script_location = get("script_location").and_then(|(v, _)| local_path(here, &v));
-    // version_locations is split on spaces or commas (or `path_separator`, which only
-    // matters for paths with spaces: rare enough to read as spaces).
-    let locations: Vec<String> = get("version_locations")
-        .map(|(v, _)| {
-            v.split(|c: char| c.is_whitespace() || c == ',' || c == ';' || c == ':')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    Some(project(
-        path,
-        here,
-        script_location,
-        &locations,
-        get("sqlalchemy.url"),
-    ))
-}
-
-fn read_pyproject(path: &Path) -> Option<AlembicProject> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let doc: toml::Table = toml::from_str(&text).ok()?;
-    let alembic = doc.get("tool")?.get("alembic")?.as_table()?;
-    let here = path.parent().unwrap_or(Path::new("."));
-    let expand = |s: &str| s.replace("%(here)s", &here.to_string_lossy());
-    let script_location = alembic
-        .get("script_location")
-        .and_then(|v| v.as_str())
-        .and_then(|v| local_path(here, &expand(v)));
-    let locations: Vec<String> = match alembic.get("version_locations") {
-        Some(toml::Value::Array(items)) => items
-            .iter()
-            .filter_map(|i| i.as_str().map(&expand))
-            .collect(),
-        Some(toml::Value::String(s)) => s.split_whitespace().map(&expand).collect(),
-        _ => Vec::new(),
-    };
-    Some(project(path, here, script_location, &locations, None))
-}
-
-fn project(
-    path: &Path,
-    here: &Path,
-    script_location: Option<PathBuf>,
-    locations: &[String],
-    url: Option<(String, usize)>,
-) -> AlembicProject {
-    let mut version_dirs: Vec<PathBuf> = locations
-        .iter()
-        .filter_map(|l| local_path(here, l))
-        .collect();
-    if version_dirs.is_empty() {
-        version_dirs.extend(script_location.as_ref().map(|s| s.join("versions")));
+    match config::discover(dir, None, None) {
+        Ok(c) => Some(AlembicProject {
+            path,
+            script_location: Some(c.script_location),
+            version_dirs: c.version_locations,
+            url: c.url,
+        }),
+        // An alembic.ini whose revisions live in a package (`myapp:migrations`) is still the
+        // project's alembic configuration, with its URL.
+        Err(_) if sources.ini.is_file() => {
+            let text = std::fs::read_to_string(&sources.ini).ok()?;
+            let ini = super::ini::Ini::parse(&text);
+            let here = dir.to_string_lossy().into_owned();
+            let url = ini.raw("alembic", "sqlalchemy.url").map(|e| {
+                let value = ini.value("alembic", "sqlalchemy.url", &here);
+                (
+                    value.ok().flatten().unwrap_or_else(|| e.value.clone()),
+                    e.line,
+                )
+            });
+            Some(AlembicProject {
+                path,
+                script_location: None,
+                version_dirs: Vec::new(),
+                url,
+            })
+        }
+        Err(_) => None,
     }
-    AlembicProject {
-        path: path.to_path_buf(),
-        script_location,
-        version_dirs,
-        url,
-    }
-}
-
-/// A filesystem path relative to the ini's directory. `package:resource` locations name a
-/// Python package, not a path, and are left out.
-fn local_path(here: &Path, value: &str) -> Option<PathBuf> {
-    let value = value.trim();
-    if value.is_empty() || (value.contains(':') && !value.starts_with('/')) {
-        return None;
-    }
-    Some(here.join(value))
 }
 
 #[cfg(test)]

@@ -6,10 +6,15 @@
 //! string literal, an implicit or `+` concatenation of literals, or a name bound to one at
 //! module level (`DEFAULT_URL = "…"`); anything else (an f-string, a call) is reported as
 //! dynamic rather than guessed.
+//!
+//! The file is read with the same Python parser as alembic revisions (tree-sitter): comments
+//! and strings can neither hide nor fake an access.
 
 use std::collections::HashMap;
 
-use super::python::{tokenize, Kind, Token};
+use tree_sitter::Node;
+
+use crate::analysis::alembic::python::{children, parse, string_literal, text, unparen};
 
 /// What the code does with the variable, which decides whether the process environment or
 /// the literal wins at test time.
@@ -41,42 +46,52 @@ pub struct EnvAccess {
     pub form: &'static str,
 }
 
+/// Deepest nesting walked (a crafted file must not overflow the stack).
+const MAX_NESTING: usize = 500;
+
 pub fn env_accesses(source: &str) -> Vec<EnvAccess> {
-    let tokens = tokenize(source);
-    let constants = module_constants(&tokens);
+    let Some(tree) = parse(source) else {
+        return Vec::new();
+    };
+    let root = tree.root_node();
     let reader = Reader {
-        tokens: &tokens,
-        constants: &constants,
+        src: source,
+        constants: module_constants(root, source),
     };
     let mut found = Vec::new();
-    for i in 0..tokens.len() {
-        if let Some(access) = reader.access_at(i) {
-            found.push(access);
+    let mut stack = vec![(root, 0usize)];
+    while let Some((node, depth)) = stack.pop() {
+        if let Some(access) = reader.access(node) {
+            found.push((node.start_byte(), access));
+        }
+        if depth < MAX_NESTING {
+            let mut cursor = node.walk();
+            let kids: Vec<Node> = node.named_children(&mut cursor).collect();
+            stack.extend(kids.into_iter().rev().map(|k| (k, depth + 1)));
         }
     }
-    found
+    found.sort_by_key(|(at, _)| *at);
+    found.into_iter().map(|(_, a)| a).collect()
 }
 
-/// `NAME = "literal"` statements: what a later `os.getenv("X", NAME)` falls back to.
-fn module_constants(tokens: &[Token]) -> HashMap<String, String> {
+/// `NAME = "literal"` statements at the top level, in order: what a later
+/// `os.getenv("X", NAME)` falls back to.
+fn module_constants(root: Node<'_>, src: &str) -> HashMap<String, String> {
     let mut constants = HashMap::new();
-    let mut start = 0;
-    for (i, token) in tokens.iter().enumerate() {
-        if token.kind != Kind::Newline {
+    for statement in children(root) {
+        if statement.kind() != "expression_statement" {
             continue;
         }
-        let statement = &tokens[start..i];
-        start = i + 1;
-        if let [Token {
-            kind: Kind::Name(name),
-            ..
-        }, Token {
-            kind: Kind::Op(eq), ..
-        }, rest @ ..] = statement
-        {
-            if eq == "=" {
-                if let Some(value) = literal(rest, &constants) {
-                    constants.insert(name.clone(), value);
+        for expr in children(statement) {
+            let (Some(left), Some(right)) = (
+                expr.child_by_field_name("left"),
+                expr.child_by_field_name("right"),
+            ) else {
+                continue;
+            };
+            if expr.kind() == "assignment" && left.kind() == "identifier" {
+                if let Some(value) = literal(right, src, &constants) {
+                    constants.insert(text(left, src).to_string(), value);
                 }
             }
         }
@@ -84,138 +99,149 @@ fn module_constants(tokens: &[Token]) -> HashMap<String, String> {
     constants
 }
 
-/// The value of an expression made only of string literals, or `None`.
-fn literal(tokens: &[Token], constants: &HashMap<String, String>) -> Option<String> {
-    let mut out = String::new();
-    let mut expect_operand = true;
-    for token in tokens {
-        match (&token.kind, expect_operand) {
-            (
-                Kind::Str {
-                    value,
-                    fstring: false,
-                },
-                _,
-            ) => {
-                out.push_str(value);
-                expect_operand = false;
+/// The value of an expression made only of string literals (implicitly concatenated or
+/// joined with `+`) and names of such constants, or `None`.
+fn literal(node: Node<'_>, src: &str, constants: &HashMap<String, String>) -> Option<String> {
+    let node = unparen(node);
+    match node.kind() {
+        "string" | "concatenated_string" => string_literal(node, src)?.plain(),
+        "identifier" => constants.get(text(node, src)).cloned(),
+        "binary_operator" => {
+            let operator = node.child_by_field_name("operator")?;
+            if text(operator, src) != "+" {
+                return None;
             }
-            (Kind::Name(name), true) => {
-                out.push_str(constants.get(name)?);
-                expect_operand = false;
-            }
-            (Kind::Op(op), false) if op == "+" => expect_operand = true,
-            _ => return None,
+            let left = literal(node.child_by_field_name("left")?, src, constants)?;
+            let right = literal(node.child_by_field_name("right")?, src, constants)?;
+            Some(left + &right)
         }
+        _ => None,
     }
-    (!expect_operand).then_some(out)
 }
 
 struct Reader<'a> {
-    tokens: &'a [Token],
-    constants: &'a HashMap<String, String>,
+    src: &'a str,
+    constants: HashMap<String, String>,
 }
 
 impl Reader<'_> {
-    fn name(&self, i: usize) -> Option<&str> {
-        match &self.tokens.get(i)?.kind {
-            Kind::Name(n) => Some(n),
+    /// `os.NAME`, or a bare `NAME` (imported with `from os import NAME`), not `x.NAME`.
+    fn is_os_member(&self, node: Node<'_>, member: &str) -> bool {
+        match node.kind() {
+            "identifier" => text(node, self.src) == member,
+            "attribute" => {
+                let object = node.child_by_field_name("object");
+                let attr = node.child_by_field_name("attribute");
+                object.is_some_and(|o| o.kind() == "identifier" && text(o, self.src) == "os")
+                    && attr.is_some_and(|a| text(a, self.src) == member)
+            }
+            _ => false,
+        }
+    }
+
+    fn access(&self, node: Node<'_>) -> Option<EnvAccess> {
+        let line = node.start_position().row + 1;
+        match node.kind() {
+            // os.environ["X"] (= value)
+            "subscript" => {
+                let value = node.child_by_field_name("value")?;
+                if !self.is_os_member(value, "environ") {
+                    return None;
+                }
+                let mut cursor = node.walk();
+                let index: Vec<Node> = node
+                    .children_by_field_name("subscript", &mut cursor)
+                    .collect();
+                let [index] = index.as_slice() else {
+                    return None;
+                };
+                let var = literal(*index, self.src, &self.constants)?;
+                let parent = node.parent();
+                let assigned = parent.filter(|p| {
+                    p.kind() == "assignment"
+                        && p.child_by_field_name("left")
+                            .is_some_and(|l| l.id() == node.id())
+                });
+                Some(match assigned {
+                    Some(assignment) => EnvAccess {
+                        var,
+                        access: Access::Set,
+                        value: evaluate(
+                            assignment
+                                .child_by_field_name("right")
+                                .and_then(|r| literal(r, self.src, &self.constants)),
+                        ),
+                        line,
+                        form: "os.environ[...] =",
+                    },
+                    None => EnvAccess {
+                        var,
+                        access: Access::Read,
+                        value: Value::Absent,
+                        line,
+                        form: "os.environ[...]",
+                    },
+                })
+            }
+            "call" => {
+                let function = node.child_by_field_name("function")?;
+                if self.is_os_member(function, "getenv") {
+                    return self.call(node, "os.getenv", Access::Default, line);
+                }
+                if function.kind() != "attribute" {
+                    return None;
+                }
+                let object = function.child_by_field_name("object")?;
+                let method = text(function.child_by_field_name("attribute")?, self.src);
+                if self.is_os_member(object, "environ") {
+                    let (form, access) = match method {
+                        "get" => ("os.environ.get", Access::Default),
+                        "setdefault" => ("os.environ.setdefault", Access::Default),
+                        _ => return None,
+                    };
+                    return self.call(node, form, access, line);
+                }
+                // monkeypatch.setenv("X", v) (any receiver name: `mp.setenv` works the same).
+                if method == "setenv"
+                    && object.kind() == "identifier"
+                    && text(object, self.src) != "os"
+                {
+                    return self.call(node, "monkeypatch.setenv", Access::Set, line);
+                }
+                None
+            }
             _ => None,
         }
     }
 
-    fn op(&self, i: usize, op: &str) -> bool {
-        matches!(self.tokens.get(i).map(|t| &t.kind), Some(Kind::Op(o)) if o == op)
-    }
-
-    /// `os.NAME` or a bare `NAME` (imported with `from os import NAME`), not `x.NAME`.
-    /// Returns the index after it.
-    fn os_member(&self, i: usize, member: &str) -> Option<usize> {
-        if i > 0 && self.op(i - 1, ".") {
-            return None;
-        }
-        if self.name(i) == Some("os") && self.op(i + 1, ".") && self.name(i + 2) == Some(member) {
-            return Some(i + 3);
-        }
-        (self.name(i) == Some(member)).then_some(i + 1)
-    }
-
-    fn access_at(&self, i: usize) -> Option<EnvAccess> {
-        let line = self.tokens[i].line;
-        if let Some(after) = self.os_member(i, "environ") {
-            if self.op(after, "[") {
-                let var = self.string_at(after + 1)?;
-                if !self.op(after + 2, "]") {
-                    return None;
-                }
-                if self.op(after + 3, "=") {
-                    let value = self.expression(after + 4);
-                    return Some(EnvAccess {
-                        var,
-                        access: Access::Set,
-                        value,
-                        line,
-                        form: "os.environ[...] =",
-                    });
-                }
-                return Some(EnvAccess {
-                    var,
-                    access: Access::Read,
-                    value: Value::Absent,
-                    line,
-                    form: "os.environ[...]",
-                });
-            }
-            if self.op(after, ".") && self.op(after + 2, "(") {
-                let method = self.name(after + 1)?;
-                let (form, access) = match method {
-                    "get" => ("os.environ.get", Access::Default),
-                    "setdefault" => ("os.environ.setdefault", Access::Default),
-                    _ => return None,
-                };
-                return self.call(after + 3, form, access, line);
-            }
-            return None;
-        }
-        if let Some(after) = self.os_member(i, "getenv") {
-            if self.op(after, "(") {
-                return self.call(after + 1, "os.getenv", Access::Default, line);
-            }
-            return None;
-        }
-        // monkeypatch.setenv("X", v) (any receiver name: `mp.setenv` works the same).
-        if self.name(i).is_some()
-            && self.op(i + 1, ".")
-            && self.name(i + 2) == Some("setenv")
-            && self.op(i + 3, "(")
-            && self.name(i) != Some("os")
-        {
-            return self.call(i + 4, "monkeypatch.setenv", Access::Set, line);
-        }
-        None
-    }
-
-    /// A call's arguments from `start` (just after `(`): the variable name first, then the
-    /// value or default (positional or `default=` / `value=`).
+    /// A call's arguments: the variable name first, then the value or default (positional
+    /// or `default=` / `value=`).
     fn call(
         &self,
-        start: usize,
+        call: Node<'_>,
         form: &'static str,
         access: Access,
         line: usize,
     ) -> Option<EnvAccess> {
-        let args = self.arguments(start);
-        let var = match args.first()? {
-            (None, tokens) => literal(tokens, self.constants)?,
-            _ => return None,
-        };
-        let value = args
+        let arguments = children(call.child_by_field_name("arguments")?);
+        let first = arguments.first()?;
+        if first.kind() == "keyword_argument" {
+            return None;
+        }
+        let var = literal(*first, self.src, &self.constants)?;
+        let value = arguments
             .iter()
             .skip(1)
-            .find(|(keyword, _)| {
-                keyword.is_none() || matches!(keyword.as_deref(), Some("default" | "value"))
+            .find_map(|arg| {
+                if arg.kind() != "keyword_argument" {
+                    return Some(*arg);
+                }
+                let name = arg.child_by_field_name("name")?;
+                matches!(text(name, self.src), "default" | "value")
+                    .then(|| arg.child_by_field_name("value"))
+                    .flatten()
             })
-            .map(|(_, tokens)| evaluate(literal(tokens, self.constants)))
+            .map(|v| evaluate(literal(v, self.src, &self.constants)))
             .unwrap_or(Value::Absent);
         let access = if access == Access::Default && value == Value::Absent {
             Access::Read
@@ -229,65 +255,6 @@ impl Reader<'_> {
             line,
             form,
         })
-    }
-
-    /// Splits `a, b=c, …)` into `(keyword, tokens)` pairs at bracket depth 0.
-    fn arguments(&self, start: usize) -> Vec<(Option<String>, &[Token])> {
-        let mut args = Vec::new();
-        let mut depth = 0usize;
-        let mut arg_start = start;
-        let mut i = start;
-        while let Some(token) = self.tokens.get(i) {
-            match &token.kind {
-                Kind::Op(o) if matches!(o.as_str(), "(" | "[" | "{") => depth += 1,
-                Kind::Op(o) if matches!(o.as_str(), ")" | "]" | "}") => {
-                    if depth == 0 {
-                        args.push(self.argument(arg_start, i));
-                        break;
-                    }
-                    depth -= 1;
-                }
-                Kind::Op(o) if o == "," && depth == 0 => {
-                    args.push(self.argument(arg_start, i));
-                    arg_start = i + 1;
-                }
-                Kind::Newline => break,
-                _ => {}
-            }
-            i += 1;
-        }
-        args.retain(|(_, tokens)| !tokens.is_empty());
-        args
-    }
-
-    fn argument(&self, start: usize, end: usize) -> (Option<String>, &[Token]) {
-        let tokens = &self.tokens[start..end];
-        match tokens {
-            [Token {
-                kind: Kind::Name(k),
-                ..
-            }, Token {
-                kind: Kind::Op(eq), ..
-            }, rest @ ..]
-                if eq == "=" =>
-            {
-                (Some(k.clone()), rest)
-            }
-            _ => (None, tokens),
-        }
-    }
-
-    fn string_at(&self, i: usize) -> Option<String> {
-        literal(self.tokens.get(i..i + 1)?, self.constants)
-    }
-
-    /// The right-hand side of an assignment, up to the end of the logical line.
-    fn expression(&self, start: usize) -> Value {
-        let end = self.tokens[start..]
-            .iter()
-            .position(|t| t.kind == Kind::Newline)
-            .map_or(self.tokens.len(), |p| start + p);
-        evaluate(literal(&self.tokens[start..end], self.constants))
     }
 }
 
@@ -356,6 +323,15 @@ mod tests {
         assert_eq!(a.value, Value::Dynamic);
         let a = one("os.environ['X'] = build_url()\n");
         assert_eq!(a.value, Value::Dynamic);
+    }
+
+    #[test]
+    fn comments_and_strings_neither_hide_nor_fake_an_access() {
+        let src = "# os.environ['X'] = 'a'\ns = \"os.environ['X'] = 'b'\"\nDOC = '''\nos.getenv('Y', 'c')\n'''\n";
+        assert!(env_accesses(src).is_empty());
+        let a =
+            one("url = os.environ.get(\n    'X',  # the test database\n    r'pg:\\\\h/db',\n)\n");
+        assert_eq!(a.value, Value::Known("pg:\\\\h/db".into()));
     }
 
     #[test]

@@ -8,7 +8,6 @@ pub mod conftest;
 pub mod dotenv;
 pub mod ini;
 pub mod pytest_config;
-pub mod python;
 
 use std::path::{Path, PathBuf};
 

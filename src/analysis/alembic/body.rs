@@ -12,8 +12,9 @@ use std::ops::Range;
 use tree_sitter::Node;
 
 use super::calls;
+use super::imports;
 use super::module::Module;
-use super::python::{children, text};
+use super::python::{children, text, Str};
 use super::value::{shorten, Args, Eval, Scope, Value};
 use crate::analysis::ops::{Context, Op};
 
@@ -56,6 +57,8 @@ pub fn analyze(module: &Module<'_>, function: &str) -> Option<Vec<PyOp>> {
         condition: None,
         nesting: 0,
         too_deep: false,
+        rows: Vec::new(),
+        tries: 0,
     };
     let mut scope = Scope::default();
     if let Some(body) = def.child_by_field_name("body") {
@@ -73,6 +76,30 @@ pub struct Walker<'m, 't> {
     condition: Option<String>,
     nesting: usize,
     too_deep: bool,
+    /// The ORM loops being walked, innermost last: the attributes set on each loop's row.
+    rows: Vec<RowLoop>,
+    /// How many `try` bodies the walk is in.
+    tries: usize,
+}
+
+impl<'m, 't> calls::Sink<'m, 't> for Walker<'m, 't> {
+    fn module(&self) -> &'m Module<'t> {
+        self.module
+    }
+
+    fn emit(&mut self, op: Op, range: Range<usize>, context: Context) {
+        Walker::emit(self, op, range, context)
+    }
+
+    fn follow(&mut self, name: &str, def: Node<'t>, call: Node<'t>, scope: &mut Scope<'t>) {
+        Walker::follow(self, name, def, call, scope)
+    }
+}
+
+/// `for row in session.query(Model)…:` and the columns its body sets on `row`.
+struct RowLoop {
+    var: String,
+    columns: Vec<String>,
 }
 
 impl<'m, 't> Walker<'m, 't> {
@@ -101,7 +128,9 @@ impl<'m, 't> Walker<'m, 't> {
 
     /// Records an operation found at `range` in the current statement.
     pub fn emit(&mut self, op: Op, range: Range<usize>, mut context: Context) {
-        context.conditional |= self.condition.is_some();
+        // In a `try` body the operation may fail half-way (and an `except` go on): for the
+        // simulation it runs only on some paths.
+        context.conditional |= self.condition.is_some() || self.tries > 0;
         self.out.push(PyOp {
             op,
             start: range.start,
@@ -187,7 +216,27 @@ impl<'m, 't> Walker<'m, 't> {
             _ => Some(right),
         };
         if let (Some(left), Some(value)) = (node.child_by_field_name("left"), value) {
+            self.row_write(left);
             self.bind(left, Value::Expr(value), scope);
+        }
+    }
+
+    /// `row.attr = …` on the row of an ORM loop: an update of that column.
+    fn row_write(&mut self, target: Node<'t>) {
+        if target.kind() != "attribute" {
+            return;
+        }
+        let (Some(object), Some(attr)) = (
+            target.child_by_field_name("object"),
+            target.child_by_field_name("attribute"),
+        ) else {
+            return;
+        };
+        let (object, attr) = (text(object, self.src()), text(attr, self.src()));
+        if let Some(row) = self.rows.iter_mut().rev().find(|r| r.var == object) {
+            if !row.columns.iter().any(|c| c == attr) {
+                row.columns.push(attr.to_string());
+            }
         }
     }
 
@@ -200,6 +249,7 @@ impl<'m, 't> Walker<'m, 't> {
             return;
         };
         self.expression(right, scope);
+        self.row_write(left);
         if left.kind() != "identifier" {
             return;
         }
@@ -258,7 +308,7 @@ impl<'m, 't> Walker<'m, 't> {
             self.expression(expr, &mut inner);
             let Some(alias) = alias else { continue };
             let target = children(alias).first().copied().unwrap_or(alias);
-            let bound = match calls::batch_table(self, expr, &inner) {
+            let bound = match calls::batch_table(self.module, expr, &inner) {
                 Some(table) => Value::Batch(table),
                 None => Value::Expr(expr),
             };
@@ -284,6 +334,41 @@ impl<'m, 't> Walker<'m, 't> {
         };
         self.expression(right, scope);
         let body = node.child_by_field_name("body");
+        let orm = Eval {
+            module: self.module,
+            scope,
+        };
+        if let (Some((table, filtered)), "identifier") = (calls::orm_rows(&orm, right), left.kind())
+        {
+            // An ORM data migration: the loop's row stands for every row the query yields.
+            let var = text(left, self.src()).to_string();
+            let mut inner = scope.clone();
+            let row = Value::Row {
+                table: table.clone(),
+                filtered,
+            };
+            inner.vars.insert(var.clone(), row);
+            self.rows.push(RowLoop {
+                var,
+                columns: Vec::new(),
+            });
+            if let Some(body) = body {
+                self.block(body, &mut inner);
+            }
+            let columns = self.rows.pop().map(|r| r.columns).unwrap_or_default();
+            if !columns.is_empty() {
+                let op = Op::Update {
+                    table,
+                    has_where: filtered,
+                    columns,
+                };
+                self.emit(op, node.start_byte()..right.end_byte(), Context::default());
+            }
+            if let Some(alternative) = node.child_by_field_name("alternative") {
+                self.block_of(alternative, scope);
+            }
+            return;
+        }
         let items = Eval {
             module: self.module,
             scope,
@@ -390,7 +475,11 @@ impl<'m, 't> Walker<'m, 't> {
     fn try_statement(&mut self, node: Node<'t>, scope: &mut Scope<'t>) {
         for part in children(node) {
             match part.kind() {
-                "block" => self.block(part, scope),
+                "block" => {
+                    self.tries += 1;
+                    self.block(part, scope);
+                    self.tries -= 1;
+                }
                 "except_clause" | "except_group_clause" => {
                     let head = children(part)
                         .into_iter()
@@ -463,6 +552,17 @@ impl<'m, 't> Walker<'m, 't> {
                     self.follow(name, def, node, scope);
                     return;
                 }
+                if !scope.vars.contains_key(name) && self.call_unreadable(name, node, scope) {
+                    return;
+                }
+            }
+            if let Some((module, name)) = self.imported_module_function(function) {
+                if self.follow_import(&module, &name, node, scope) {
+                    return;
+                }
+                if self.hands_over_database(&name, node, scope) {
+                    return;
+                }
             }
         }
         calls::classify(self, node, scope);
@@ -470,6 +570,199 @@ impl<'m, 't> Walker<'m, 't> {
         for child in children(node) {
             self.expression(child, scope);
         }
+    }
+
+    /// A bare call of a function this file does not define: followed into the project's own
+    /// module when it is imported from one; otherwise, when it is handed the database (`op`,
+    /// a bind, a session), reported as SQL dbguard cannot see. `true` when handled.
+    fn call_unreadable(&mut self, name: &str, call: Node<'t>, scope: &mut Scope<'t>) -> bool {
+        if imports::is_builtin(name) || self.module.classes.contains_key(name) {
+            return false;
+        }
+        match self.module.imports.get(name).cloned() {
+            Some((module, _)) if imports::is_library(&module) => false,
+            Some((module, imported)) => {
+                self.follow_import(&module, &imported, call, scope)
+                    || self.hands_over_database(name, call, scope)
+            }
+            None => self.hands_over_database(name, call, scope),
+        }
+    }
+
+    /// `helpers.drop_fk(…)` where `helpers` is an imported project module (`import
+    /// myapp.helpers as helpers`, `from myapp import helpers`).
+    fn imported_module_function(&self, function: Node<'t>) -> Option<(String, String)> {
+        if function.kind() != "attribute" {
+            return None;
+        }
+        let object = function.child_by_field_name("object")?;
+        let attr = function.child_by_field_name("attribute")?;
+        let object_text = text(object, self.src());
+        let module = match self.module.module_imports.get(object_text) {
+            Some(m) => m.clone(),
+            None => match self.module.imports.get(object_text) {
+                Some((m, name)) => format!("{m}.{name}"),
+                None => return None,
+            },
+        };
+        (!imports::is_library(&module)).then(|| (module, text(attr, self.src()).to_string()))
+    }
+
+    /// Reports a call that hands the database to code dbguard cannot read.
+    fn hands_over_database(&mut self, name: &str, call: Node<'t>, scope: &mut Scope<'t>) -> bool {
+        let args = Args::of(call, self.src());
+        let eval = Eval {
+            module: self.module,
+            scope,
+        };
+        let handle = args
+            .positional
+            .iter()
+            .chain(args.keywords.iter().map(|(_, v)| v))
+            .find_map(|a| imports::database_handle(&eval, *a));
+        let Some(handle) = handle else {
+            return false;
+        };
+        if let Some(arguments) = call.child_by_field_name("arguments") {
+            self.expression(arguments, scope);
+        }
+        let detail = format!(
+            "cannot see what {name}() does with {handle}: dbguard cannot read that function"
+        );
+        self.emit(
+            Op::DynamicSql { detail },
+            call.byte_range(),
+            Context::default(),
+        );
+        true
+    }
+
+    /// Follows `function` of the project module `module` (found beside the revision, as
+    /// Python would find it) with this call's arguments; `false` when it cannot be read.
+    fn follow_import(
+        &mut self,
+        module: &str,
+        function: &str,
+        call: Node<'t>,
+        scope: &mut Scope<'t>,
+    ) -> bool {
+        let name = function.rsplit('.').next().unwrap_or(function).to_string();
+        if self.via.len() >= MAX_CALL_DEPTH || self.via.contains(&name) {
+            return true;
+        }
+        let Some(origin) = self.module.origin.as_deref() else {
+            return false;
+        };
+        let Some(file) = imports::find_module(origin, module) else {
+            return false;
+        };
+        let Ok(src) = std::fs::read_to_string(&file) else {
+            return false;
+        };
+        let Some(tree) = super::python::parse(&src) else {
+            return false;
+        };
+        let mut helper = Module::new(&src, &tree);
+        helper.origin = Some(file.clone());
+        let Some(def) = helper.function(function) else {
+            return false;
+        };
+        // The arguments run in the caller; the helper sees the strings they hold.
+        if let Some(arguments) = call.child_by_field_name("arguments") {
+            self.expression(arguments, scope);
+        }
+        let values: Vec<(String, Option<Str>)> = self
+            .parameters(def, &src, call, scope)
+            .into_iter()
+            .map(|(p, v)| match v {
+                Value::Text(s) => (p, Some(s)),
+                _ => (p, None),
+            })
+            .collect();
+        let mut via = self.via.clone();
+        via.push(format!("{module}.{name}"));
+        let mut walker = Walker {
+            module: &helper,
+            downgrade: self.downgrade,
+            out: Vec::new(),
+            via,
+            statement: def.byte_range(),
+            condition: None,
+            nesting: self.nesting,
+            too_deep: false,
+            rows: Vec::new(),
+            tries: self.tries,
+        };
+        let mut inner = Scope::default();
+        for (param, value) in values {
+            let value = value.map_or(Value::Unknown, Value::Text);
+            inner.vars.insert(param, value);
+        }
+        if !helper.errors.is_empty() {
+            let reason = format!("{} has Python syntax errors", file.display());
+            walker.emit(
+                Op::Unparsed { reason },
+                def.byte_range(),
+                Context::default(),
+            );
+        }
+        if let Some(body) = def.child_by_field_name("body") {
+            walker.block(body, &mut inner);
+        }
+        // What the helper does happens at the call.
+        let (outer_via, found) = (std::mem::take(&mut self.via), walker.out);
+        for op in found {
+            self.via = op.via.clone();
+            let mut context = op.context;
+            context.conditional |= op.condition.is_some();
+            self.emit(op.op, call.byte_range(), context);
+        }
+        self.via = outer_via;
+        true
+    }
+
+    /// The parameters of `def` (in `src`) bound to the arguments of `call` (in this file).
+    fn parameters(
+        &self,
+        def: Node<'_>,
+        src: &str,
+        call: Node<'t>,
+        scope: &Scope<'t>,
+    ) -> Vec<(String, Value<'t>)> {
+        let mut out = Vec::new();
+        let args = Args::of(call, self.src());
+        let Some(params) = def.child_by_field_name("parameters") else {
+            return out;
+        };
+        for (position, param) in children(params).into_iter().enumerate() {
+            let pname = match param.kind() {
+                "identifier" => Some(param),
+                "default_parameter" | "typed_default_parameter" => {
+                    param.child_by_field_name("name")
+                }
+                "typed_parameter" => children(param).first().copied(),
+                _ => None,
+            };
+            let Some(pname) = pname else { continue };
+            let pname = text(pname, src).to_string();
+            let arg = args
+                .positional
+                .get(position)
+                .copied()
+                .or_else(|| args.keyword(&pname));
+            let value = arg
+                .and_then(|arg| {
+                    Eval {
+                        module: self.module,
+                        scope,
+                    }
+                    .string(arg)
+                })
+                .filter(|s| !s.is_dynamic())
+                .map_or(Value::Unknown, Value::Text);
+            out.push((pname, value));
+        }
+        out
     }
 
     /// Analyses a helper function's body where it is called, its parameters bound to the
@@ -556,6 +849,7 @@ mod tests {
         analyze(&module, function)
             .unwrap()
             .into_iter()
+            .filter(|o| !o.op.is_fact())
             .map(|o| {
                 let (rule, message) = rules::classify(&o.op).unwrap();
                 (

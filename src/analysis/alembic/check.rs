@@ -13,11 +13,32 @@ use crate::analysis::check::{decode, file_finding, op_finding, Annotations, Deco
 use crate::analysis::lines::LineIndex;
 use crate::analysis::ops::{Context, Located, Op};
 use crate::analysis::rules;
+use crate::analysis::simulate::{self, Simulation};
 use crate::analysis::sql::split::Comment;
 use crate::analysis::{FileReport, Finding};
 
-/// Reads and checks a revision file from disk.
+/// Reads and checks a revision file from disk; each direction is simulated on its own.
 pub fn check_file(path: &Path, display: &str, directions: &[Direction]) -> FileReport {
+    check_file_with(path, display, directions, None)
+}
+
+/// Reads and checks one step of a plan: `simulation` carries what the earlier steps created
+/// and renamed into this one.
+pub fn check_step(
+    path: &Path,
+    display: &str,
+    direction: Direction,
+    simulation: &mut Simulation,
+) -> FileReport {
+    check_file_with(path, display, &[direction], Some(simulation))
+}
+
+fn check_file_with(
+    path: &Path,
+    display: &str,
+    directions: &[Direction],
+    mut shared: Option<&mut Simulation>,
+) -> FileReport {
     let unreadable = |message: String| FileReport {
         path: display.to_string(),
         statements: 0,
@@ -32,9 +53,9 @@ pub fn check_file(path: &Path, display: &str, directions: &[Direction]) -> FileR
         Err(err) => return unreadable(format!("cannot read {display}: {err}")),
     };
     match decode(bytes) {
-        Decoded::Text(text) => check_text(&text, path, display, directions),
+        Decoded::Text(text) => check_text_with(&text, path, display, directions, shared),
         Decoded::Lossy(text, why) => {
-            let mut report = check_text(&text, path, display, directions);
+            let mut report = check_text_with(&text, path, display, directions, shared.take());
             let finding = file_finding(
                 display,
                 &rules::unreadable_file::RULE,
@@ -51,12 +72,26 @@ pub fn check_file(path: &Path, display: &str, directions: &[Direction]) -> FileR
 
 /// Checks the text of a revision file.
 pub fn check_text(text: &str, path: &Path, display: &str, directions: &[Direction]) -> FileReport {
+    check_text_with(text, path, display, directions, None)
+}
+
+fn check_text_with(
+    text: &str,
+    path: &Path,
+    display: &str,
+    directions: &[Direction],
+    mut shared: Option<&mut Simulation>,
+) -> FileReport {
     let mut report = FileReport {
         path: display.to_string(),
         statements: 0,
         findings: Vec::new(),
     };
     let Some(tree) = python::parse(text) else {
+        // Nothing in it can be followed.
+        if let Some(simulation) = shared.as_deref_mut() {
+            simulation.reset_all();
+        }
         report.findings.push(file_finding(
             display,
             &rules::unparsed_statement::RULE,
@@ -64,7 +99,8 @@ pub fn check_text(text: &str, path: &Path, display: &str, directions: &[Directio
         ));
         return report;
     };
-    let module = Module::new(text, &tree);
+    let mut module = Module::new(text, &tree);
+    module.origin = Some(path.to_path_buf());
     let index = LineIndex::new(text);
     let comments: Vec<Comment> = python::comments(&tree, text)
         .into_iter()
@@ -114,8 +150,18 @@ pub fn check_text(text: &str, path: &Path, display: &str, directions: &[Directio
     };
 
     for direction in directions {
+        let mut own = Simulation::new();
+        let simulation: &mut Simulation = match shared.as_deref_mut() {
+            Some(shared) => shared,
+            None => &mut own,
+        };
+        // A syntax error anywhere: what the broken part does is unknown.
+        if !module.errors.is_empty() {
+            simulation.reset_all();
+        }
         let function = direction.function();
         let Some(ops) = body::analyze(&module, function) else {
+            simulation.reset_all();
             // alembic fails with an AttributeError when it reaches this revision.
             let (rule, message) = match direction {
                 Direction::Downgrade => (
@@ -137,8 +183,10 @@ pub fn check_text(text: &str, path: &Path, display: &str, directions: &[Directio
             report.statements += python::children(def).len();
         }
         for op in ops {
+            let outcome = simulation.step(&op.op, &op.context);
             if let Some(finding) = finding(text, &index, display, &revision_id, function, &op) {
                 let mut finding = finding;
+                simulate::apply(outcome, &mut finding);
                 let (first, last) = (
                     index.line(op.statement.start),
                     index.line(op.statement.end.saturating_sub(1).max(op.statement.start)),

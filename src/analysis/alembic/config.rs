@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::ini::Ini;
+use crate::project::ini::Ini;
 
 /// Which configuration files to read, as alembic's command line decides them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -77,6 +77,9 @@ pub struct AlembicConfig {
     pub recursive: bool,
     /// The file(s) the settings came from, for messages.
     pub source: String,
+    /// `sqlalchemy.url` of the `.ini` section and its line, raw (it may hold a password:
+    /// mask before showing).
+    pub url: Option<(String, usize)>,
 }
 
 /// Reads the configuration; relative paths resolve against `cwd` (where alembic runs).
@@ -84,8 +87,12 @@ pub fn load(sources: &Sources, cwd: &Path) -> Result<AlembicConfig, String> {
     let ini = if sources.ini.is_file() {
         let text = std::fs::read_to_string(&sources.ini)
             .map_err(|e| format!("cannot read {}: {e}", sources.ini.display()))?;
-        let here = absolute_dir(&sources.ini);
-        Some(Ini::parse(&text, &here).map_err(|e| format!("{}: {e}", sources.ini.display()))?)
+        let ini = Ini::parse(&text);
+        // configparser refuses what alembic would refuse.
+        if let Some(problem) = ini.problems.first() {
+            return Err(format!("{}: {problem}", sources.ini.display()));
+        }
+        Some(ini)
     } else {
         None
     };
@@ -98,10 +105,11 @@ pub fn load(sources: &Sources, cwd: &Path) -> Result<AlembicConfig, String> {
         ));
     }
     let section = &sources.section;
+    let here_ini = absolute_dir(&sources.ini);
     let ini_get = |key: &str| -> Result<Option<String>, String> {
         match &ini {
             Some(ini) => ini
-                .get(section, key)
+                .value(section, key, &here_ini)
                 .map_err(|e| format!("{}: {e}", sources.ini.display())),
             None => Ok(None),
         }
@@ -160,12 +168,33 @@ pub fn load(sources: &Sources, cwd: &Path) -> Result<AlembicConfig, String> {
             .and_then(|v| v.as_bool())
             .unwrap_or(false),
     };
+    let url = match &ini {
+        Some(i) => match (i.raw(section, "sqlalchemy.url"), ini_get("sqlalchemy.url")) {
+            (Some(entry), Ok(Some(value))) => Some((value, entry.line)),
+            (Some(entry), _) => Some((entry.value.clone(), entry.line)),
+            _ => None,
+        },
+        None => None,
+    };
     Ok(AlembicConfig {
         script_location,
         version_locations,
         recursive,
         source: source_text(sources, ini.is_some(), toml.is_some()),
+        url,
     })
+}
+
+/// The alembic project seen from `cwd` when no `-c`/`-n` is given: `preferred`
+/// (dbguard.toml's `[alembic] config`), else `$ALEMBIC_CONFIG` (`env`), else `alembic.ini` /
+/// `pyproject.toml` there. The one place every command finds it.
+pub fn discover(
+    cwd: &Path,
+    preferred: Option<&Path>,
+    env: Option<&str>,
+) -> Result<AlembicConfig, String> {
+    let sources = Sources::resolve(cwd, &[], None, env, preferred)?;
+    load(&sources, cwd)
 }
 
 fn source_text(sources: &Sources, ini: bool, toml: bool) -> String {

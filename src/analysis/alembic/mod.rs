@@ -1,4 +1,4 @@
-//! Alembic projects: configuration (`config`, `ini`), revision files (`python`, `module`,
+//! Alembic projects: configuration (`config`, read with `crate::project::ini`), revision files (`python`, `module`,
 //! `revision`, `project`), the revision graph (`graph`), which revisions a command runs
 //! (`walk`), and what each `upgrade()` / `downgrade()` does (`body`, `calls`, `value`,
 //! `check`).
@@ -11,7 +11,8 @@ pub mod calls;
 pub mod check;
 pub mod config;
 pub mod graph;
-pub mod ini;
+pub mod imports;
+pub mod invocation;
 pub mod module;
 pub mod project;
 pub mod python;

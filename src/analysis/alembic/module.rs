@@ -15,6 +15,15 @@ pub struct Module<'t> {
     pub assignments: HashMap<String, Node<'t>>,
     /// Top-level `def`s (also decorated ones), by name.
     pub functions: HashMap<String, Node<'t>>,
+    /// Top-level classes (ORM models), by name.
+    pub classes: HashMap<String, Node<'t>>,
+    /// `from MODULE import NAME [as LOCAL]`: local name → (module, name).
+    pub imports: HashMap<String, (String, String)>,
+    /// `import a.b [as c]`: local name (`c`, or `a.b`) → module.
+    pub module_imports: HashMap<String, String>,
+    /// The file it was read from, when known: imports of the project's own modules are
+    /// found from there.
+    pub origin: Option<std::path::PathBuf>,
     /// Byte ranges the parser could not read.
     pub errors: Vec<std::ops::Range<usize>>,
 }
@@ -26,6 +35,10 @@ impl<'t> Module<'t> {
             tree,
             assignments: HashMap::new(),
             functions: HashMap::new(),
+            classes: HashMap::new(),
+            imports: HashMap::new(),
+            module_imports: HashMap::new(),
+            origin: None,
             errors: Vec::new(),
         };
         for statement in children(tree.root_node()) {
@@ -48,6 +61,30 @@ impl<'t> Module<'t> {
                 if let Some(name) = statement.child_by_field_name("name") {
                     self.functions
                         .insert(text(name, self.src).to_string(), statement);
+                }
+            }
+            "class_definition" => {
+                if let Some(name) = statement.child_by_field_name("name") {
+                    self.classes
+                        .insert(text(name, self.src).to_string(), statement);
+                }
+            }
+            "import_from_statement" => self.import_from(statement),
+            "import_statement" => {
+                for name in children(statement) {
+                    let (module, local) = match name.kind() {
+                        "aliased_import" => (
+                            name.child_by_field_name("name"),
+                            name.child_by_field_name("alias"),
+                        ),
+                        _ => (Some(name), Some(name)),
+                    };
+                    if let (Some(module), Some(local)) = (module, local) {
+                        self.module_imports.insert(
+                            text(local, self.src).to_string(),
+                            text(module, self.src).to_string(),
+                        );
+                    }
                 }
             }
             "decorated_definition" => {
@@ -88,6 +125,67 @@ impl<'t> Module<'t> {
             self.assignments
                 .insert(text(left, self.src).to_string(), value);
         }
+    }
+
+    /// `from a.b import f, g as h` (absolute imports only: relative ones name no module
+    /// dbguard could find from the project's directories).
+    fn import_from(&mut self, statement: Node<'t>) {
+        let Some(module) = statement.child_by_field_name("module_name") else {
+            return;
+        };
+        if module.kind() != "dotted_name" {
+            return;
+        }
+        let module = text(module, self.src).to_string();
+        let mut cursor = statement.walk();
+        for name in statement.children_by_field_name("name", &mut cursor) {
+            let (imported, local) = match name.kind() {
+                "aliased_import" => (
+                    name.child_by_field_name("name"),
+                    name.child_by_field_name("alias"),
+                ),
+                _ => (Some(name), Some(name)),
+            };
+            if let (Some(imported), Some(local)) = (imported, local) {
+                self.imports.insert(
+                    text(local, self.src).to_string(),
+                    (module.clone(), text(imported, self.src).to_string()),
+                );
+            }
+        }
+    }
+
+    /// The table of an ORM model class defined in this file: its `__tablename__`, or the
+    /// name given to its `__table__ = Table("name", …)`.
+    pub fn model_table(&self, class: &str) -> Option<String> {
+        let def = self.classes.get(class)?;
+        let body = def.child_by_field_name("body")?;
+        for statement in children(body) {
+            for expr in children(statement) {
+                if expr.kind() != "assignment" {
+                    continue;
+                }
+                let (Some(left), Some(right)) = (
+                    expr.child_by_field_name("left"),
+                    expr.child_by_field_name("right"),
+                ) else {
+                    continue;
+                };
+                let right = unparen(right);
+                match text(left, self.src) {
+                    "__tablename__" => {
+                        return string_literal(right, self.src).and_then(|s| s.plain())
+                    }
+                    "__table__" if right.kind() == "call" => {
+                        let args = right.child_by_field_name("arguments")?;
+                        let first = children(args).into_iter().next()?;
+                        return string_literal(first, self.src).and_then(|s| s.plain());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        None
     }
 
     /// A top-level function definition.

@@ -101,6 +101,7 @@ mod tests {
             version_locations: vec![dir.join("versions")],
             recursive,
             source: "test".into(),
+            url: None,
         }
     }
 

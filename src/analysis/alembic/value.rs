@@ -25,6 +25,9 @@ pub enum Value<'t> {
     Batch(String),
     /// A local `def`.
     Function(Node<'t>),
+    /// A row of the ORM query a `for` loop iterates over: setting its attributes updates
+    /// `table`, `session.delete(row)` deletes from it.
+    Row { table: String, filtered: bool },
     /// Bound to something dbguard cannot know (a parameter, a loop over unknown data).
     Unknown,
 }

@@ -36,6 +36,20 @@ pub struct Step {
     pub direction: Direction,
 }
 
+impl Step {
+    /// `(from, to)` as alembic logs the step (`Running upgrade a -> c`): through
+    /// `down_revision` only, never `depends_on`.
+    pub fn ends(&self, graph: &Graph) -> (Vec<String>, Vec<String>) {
+        let node = &graph.nodes[self.rev];
+        let parents: Vec<String> = node.down.iter().map(|p| graph.id(*p).to_string()).collect();
+        let this = vec![graph.id(self.rev).to_string()];
+        match self.direction {
+            Direction::Upgrade => (parents, this),
+            Direction::Downgrade => (this, parents),
+        }
+    }
+}
+
 /// A position while walking: alembic's `None`, its `"base"` sentinel, or a revision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum At {
@@ -254,7 +268,9 @@ impl Resolver<'_> {
             }
         };
         if let Some(branch_rev) = branch_rev {
-            if !self.graph.shares_lineage(found, &[branch_rev], true) {
+            // alembic's `_shares_lineage` without dependencies: a revision that reaches the
+            // branch only through `depends_on` is not a member of it.
+            if !self.graph.shares_lineage(found, &[branch_rev], false) {
                 // alembic: "Revision X is not a member of branch", reported by the command
                 // as a revision it cannot locate.
                 return Err(Failure::Resolution(id.to_string()));

@@ -34,6 +34,7 @@ fn check(op: &Op) -> Option<String> {
         Op::Update {
             table,
             has_where: true,
+            ..
         } => Some(format!(
             "updates the rows of {table} that match the WHERE clause"
         )),

@@ -34,6 +34,7 @@ fn check(op: &Op) -> Option<String> {
         Op::Update {
             table,
             has_where: false,
+            ..
         } => Some(format!("overwrites every row of {table} (no WHERE clause)")),
         _ => None,
     }

@@ -4,9 +4,9 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, DropBehavior, FromTable, MergeAction, ObjectName,
-    ObjectNamePart, ObjectType, ReferentialAction, RenameTableNameKind, Statement, TableFactor,
-    TableWithJoins,
+    AlterColumnOperation, AlterTableOperation, AssignmentTarget, DropBehavior, FromTable,
+    MergeAction, ObjectName, ObjectNamePart, ObjectType, ReferentialAction, RenameTableNameKind,
+    Statement, TableFactor, TableWithJoins,
 };
 
 use crate::analysis::ops::Op;
@@ -86,7 +86,14 @@ fn classify(statement: &Statement, ops: &mut Vec<Op>) {
             ops.push(Op::Delete { table, has_where: delete.selection.is_some() });
         }
         Statement::Update(update) => {
-            ops.push(Op::Update { table: relation_name(&update.table.relation), has_where: update.selection.is_some() })
+            ops.push(Op::Update {
+                table: relation_name(&update.table.relation),
+                has_where: update.selection.is_some(),
+                columns: update.assignments.iter().flat_map(|a| match &a.target {
+                    AssignmentTarget::ColumnName(c) => vec![c.to_string()],
+                    AssignmentTarget::Tuple(cs) => cs.iter().map(ToString::to_string).collect(),
+                }).collect(),
+            })
         }
         Statement::Merge(merge) if merge.clauses.iter().any(|c| matches!(c.action, MergeAction::Delete { .. })) => {
             ops.push(Op::MergeDelete { table: relation_name(&merge.table) })
@@ -219,7 +226,8 @@ mod tests {
             ops("UPDATE ONLY events SET a = 1 WHERE id = 2"),
             [Op::Update {
                 table: "events".into(),
-                has_where: true
+                has_where: true,
+                columns: vec!["a".into()]
             }]
         );
         // A table really called "only" must be quoted, and keeps its name.

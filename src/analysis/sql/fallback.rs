@@ -271,6 +271,7 @@ impl<'a> Cursor<'a> {
                 ops.push(Op::Update {
                     table,
                     has_where: self.has_top_level_where(),
+                    columns: Vec::new(),
                 });
                 self.nested(ops, nesting)
             }
@@ -807,7 +808,8 @@ mod tests {
             ops("UPDATE t SET a[1] = 0").unwrap(),
             [Op::Update {
                 table: "t".into(),
-                has_where: false
+                has_where: false,
+                columns: vec![]
             }]
         );
         assert_eq!(
@@ -838,7 +840,8 @@ mod tests {
             ops("UPDATE t SET a[1] = 0 WHERE id = 1").unwrap(),
             [Op::Update {
                 table: "t".into(),
-                has_where: true
+                has_where: true,
+                columns: vec![]
             }]
         );
     }
@@ -922,7 +925,8 @@ mod tests {
             ops(&deep).unwrap(),
             [Op::Update {
                 table: "t".into(),
-                has_where: false
+                has_where: false,
+                columns: vec![]
             }]
         );
         let hidden = format!("SELECT {}DELETE FROM t{}", "(".repeat(40), ")".repeat(40));

@@ -2,6 +2,7 @@
 //! the entry point that runs them over one source text.
 
 mod ast;
+mod facts;
 mod fallback;
 pub mod lexer;
 pub mod split;
@@ -68,6 +69,7 @@ fn analyze_with(src: &str, mut walker: Walker, psql: bool) -> Analysis {
                 start,
                 end,
             }),
+            Item::Connect { start, end } => walker.connect(start, end),
         }
     }
     analysis.ops = walker.out;

@@ -39,6 +39,11 @@ pub enum Item {
         start: usize,
         end: usize,
     },
+    /// `\c` / `\connect`: what follows runs in another database (or as another user).
+    Connect {
+        start: usize,
+        end: usize,
+    },
 }
 
 /// A comment kept for annotation lookup.
@@ -146,6 +151,10 @@ impl<'a> Splitter<'a> {
                     _ => MetaAction::None,
                 }
             }
+            "c" | "connect" => MetaAction::Include(Item::Connect {
+                start: token.start,
+                end: token.end,
+            }),
             "g" | "gx" | "gset" | "gdesc" | "crosstabview" | "watch" => {
                 MetaAction::Send { gexec: false }
             }
@@ -458,6 +467,7 @@ mod tests {
             .map(|item| match item {
                 Item::Statement(s) => s.text(src).to_string(),
                 Item::Include { path, relative, .. } => format!("include({path},{relative})"),
+                Item::Connect { .. } => "connect".to_string(),
             })
             .collect()
     }

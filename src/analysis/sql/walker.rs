@@ -89,6 +89,16 @@ impl Walker {
         self.statement(src, tokens, Map::Offset(0), Context::default());
     }
 
+    /// psql's `\c`: the names that follow are another database's (a fact for the
+    /// simulation).
+    pub fn connect(&mut self, start: usize, end: usize) {
+        self.statement = start..end;
+        let op = Op::SwitchesNames {
+            detail: "connects to another database".into(),
+        };
+        self.push(op, (start, end), Map::Offset(0), Context::default());
+    }
+
     /// psql's `\gexec` executes every row of the result as SQL: analyse the literal SQL the
     /// query builds, or report it as dynamic.
     pub fn gexec(&mut self, src: &str, tokens: &[Token]) {
@@ -200,6 +210,22 @@ impl Walker {
                     return self.rule(src, tokens, map, ctx);
                 }
             }
+        }
+        // What the statement creates and fills, for the simulation: on every path alike.
+        for fact in super::facts::facts(src, tokens) {
+            // Inside a DO block (or dynamic SQL) it may run only under an IF, or be undone
+            // by an EXCEPTION handler (`IF NOT EXISTS (…) THEN ALTER TABLE … ADD COLUMN`):
+            // it proves nothing was there before.
+            let fact = match fact {
+                Op::AddColumn { .. } if self.depth > 0 => continue,
+                Op::CreateTable { name, data, .. } if self.depth > 0 => Op::CreateTable {
+                    name,
+                    if_not_exists: true,
+                    data,
+                },
+                fact => fact,
+            };
+            self.push(fact, span, map, ctx);
         }
         // `SELECT dblink_exec('DROP TABLE t')` hides its SQL in a string the fast path and
         // the parser never look into. DROP / ALTER / GRANT … name functions, never call them.
@@ -921,7 +947,17 @@ fn dynamic_text_at(src: &str, expr: &[Token], depth: usize) -> Option<String> {
             .position(|t| t.kind == Kind::Comma)
             .unwrap_or(args.len());
         let template = dynamic_text_at(src, &args[..first_arg_end], depth + 1)?;
-        return Some(replace_format_specifiers(&template));
+        // Literal arguments are known: `format('TRUNCATE %I', 'audit_log')` names its table.
+        let values: Vec<Option<String>> = arguments(args.get(first_arg_end + 1..).unwrap_or(&[]))
+            .into_iter()
+            .map(|arg| match arg {
+                [t] if matches!(t.kind, Kind::String | Kind::DollarString) => {
+                    literal_value(src, t).map(|v| v.0)
+                }
+                _ => None,
+            })
+            .collect();
+        return Some(format_with(&template, &values));
     }
     // concat('DROP TABLE ', t) and concat_ws(' ', 'DROP TABLE', t) join their arguments, like
     // `||`; without them a DROP built this way would only be reported as dynamic SQL.
@@ -994,9 +1030,18 @@ fn dynamic_text_at(src: &str, expr: &[Token], depth: usize) -> Option<String> {
 }
 
 /// `%I`, `%L`, `%s`, `%1$I`, `%-10s` → placeholder; `%%` → `%`.
+#[cfg(test)]
 fn replace_format_specifiers(template: &str) -> String {
+    format_with(template, &[])
+}
+
+/// PostgreSQL's `format()`: each specifier takes the next argument (or the one its `n$`
+/// names); a known argument is filled in (`%I` quoted as an identifier where it needs it,
+/// `%L` as a literal), an unknown one becomes the placeholder; `%%` → `%`.
+fn format_with(template: &str, values: &[Option<String>]) -> String {
     let mut out = String::with_capacity(template.len());
     let mut chars = template.chars().peekable();
+    let mut next = 0usize;
     while let Some(c) = chars.next() {
         if c != '%' {
             out.push(c);
@@ -1007,18 +1052,52 @@ fn replace_format_specifiers(template: &str) -> String {
             out.push('%');
             continue;
         }
+        let mut spec = String::new();
         while chars
             .peek()
             .is_some_and(|c| c.is_ascii_digit() || *c == '$' || *c == '-')
         {
+            spec.extend(chars.next());
+        }
+        let kind = chars
+            .peek()
+            .copied()
+            .filter(|c| matches!(c, 's' | 'I' | 'L'));
+        if kind.is_some() {
             chars.next();
         }
-        if chars.peek().is_some_and(|c| matches!(c, 's' | 'I' | 'L')) {
-            chars.next();
+        let index = match spec.split_once('$') {
+            Some((n, _)) => n.parse::<usize>().ok().and_then(|n| n.checked_sub(1)),
+            None => {
+                next += 1;
+                Some(next - 1)
+            }
+        };
+        let value = index.and_then(|i| values.get(i).cloned().flatten());
+        match (value, kind) {
+            (Some(v), Some('I')) => out.push_str(&quote_ident(&v)),
+            (Some(v), Some('L')) => out.push_str(&format!("'{}'", v.replace('\'', "''"))),
+            (Some(v), Some('s')) => out.push_str(&v),
+            _ => out.push_str(DYNAMIC),
         }
-        out.push_str(DYNAMIC);
     }
     out
+}
+
+/// `quote_ident`: quoted unless it is a plain lower-case identifier.
+fn quote_ident(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
 }
 
 #[cfg(test)]
@@ -1030,6 +1109,23 @@ mod tests {
         assert_eq!(
             replace_format_specifiers("DROP TABLE %I.%1$I 100%%"),
             format!("DROP TABLE {DYNAMIC}.{DYNAMIC} 100%")
+        );
+    }
+
+    #[test]
+    fn format_fills_in_literal_arguments() {
+        let text = |src: &str| dynamic_text(src, &tokens_of(src)).unwrap();
+        assert_eq!(
+            text("format('TRUNCATE %I', 'audit_log')"),
+            "TRUNCATE audit_log"
+        );
+        assert_eq!(
+            text("format('DELETE FROM %I.%I WHERE a = %L', 'S', t, 'it''s')"),
+            format!("DELETE FROM \"S\".{DYNAMIC} WHERE a = 'it''s'")
+        );
+        assert_eq!(
+            text("format('DROP TABLE %2$s, %1$s', 'a', 'b')"),
+            "DROP TABLE b, a"
         );
     }
 

@@ -82,7 +82,11 @@ pub fn after_path(snapshot: &Path) -> PathBuf {
 
 /// Keeps the newest `keep` snapshots (and `protected`), with their after-images.
 pub fn apply_retention(dir: &Path, keep: usize, protected: &Path) {
-    let removed = retention::apply(dir, keep, &[protected.to_path_buf()]);
+    let removed = retention::apply(
+        dir,
+        &crate::backup::policy::Policy::last(keep),
+        &[protected.to_path_buf()],
+    );
     for path in removed {
         let _ = std::fs::remove_file(after_path(&path));
     }

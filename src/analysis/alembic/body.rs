@@ -94,6 +94,12 @@ impl<'m, 't> calls::Sink<'m, 't> for Walker<'m, 't> {
     fn follow(&mut self, name: &str, def: Node<'t>, call: Node<'t>, scope: &mut Scope<'t>) {
         Walker::follow(self, name, def, call, scope)
     }
+
+    fn set_last_sql(&mut self, sql: Option<String>) {
+        if let Some(last) = self.out.last_mut() {
+            last.sql = sql;
+        }
+    }
 }
 
 /// `for row in session.query(Model)…:` and the columns its body sets on `row`.

@@ -24,6 +24,9 @@ pub trait Sink<'m, 't: 'm> {
     fn module(&self) -> &'m Module<'t>;
     fn emit(&mut self, op: Op, range: std::ops::Range<usize>, context: Context);
     fn follow(&mut self, name: &str, def: Node<'t>, call: Node<'t>, scope: &mut Scope<'t>);
+    /// Attaches the full SQL text of a literal statement to the operation emitted last (the
+    /// guard derives exact row counts from it).
+    fn set_last_sql(&mut self, sql: Option<String>);
     fn src(&self) -> &'t str {
         self.module().src
     }
@@ -711,9 +714,7 @@ fn analyze_sql<'m, 't: 'm>(walker: &mut dyn Sink<'m, 't>, sql_text: &Str) {
         context.dynamic |= sql_text.is_dynamic();
         walker.emit(located.op, start..end, context);
         if !context.dynamic {
-            if let Some(last) = walker.out.last_mut() {
-                last.sql = located.sql;
-            }
+            walker.set_last_sql(located.sql);
         }
     }
 }

@@ -757,10 +757,19 @@ fn open_sessions_are_listed_and_ended_on_request() {
     .stderr_has("--terminate-connections");
     assert_eq!(count(cluster, &db), 2000);
 
-    // A session holding a lock would block the restore: ended first.
+    // A session holding a lock would block the restore: refused before anything is touched,
+    // or ended first.
     cluster.execute(&db, "DELETE FROM t");
     idle.batch_execute("BEGIN; LOCK TABLE t IN ACCESS SHARE MODE")
         .unwrap();
+    dbguard(&["restore", "--latest", "--url", &url, "--yes"])
+        .cwd(project.path())
+        .run()
+        .code(4)
+        .stderr_has("hold")
+        .stderr_has("table locks")
+        .stderr_has("--terminate-connections");
+    assert_eq!(project.backups().len(), 1, "no safety backup was taken");
     dbguard(&[
         "restore",
         "--latest",

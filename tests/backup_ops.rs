@@ -81,9 +81,13 @@ fn retention_tiers_keep_the_newest_of_each_day_week_and_month() {
     let dir = real.parent().unwrap().to_path_buf();
     // Copies of one real backup, their times days, weeks and months apart (2026-03-20 is a
     // Friday of ISO week 12).
+    // Local times: days, weeks and months are the local calendar's.
     let at = |m: u32, d: u32, h: u32| {
         use chrono::TimeZone;
-        chrono::Utc.with_ymd_and_hms(2026, m, d, h, 0, 0).unwrap()
+        chrono::Local
+            .with_ymd_and_hms(2026, m, d, h, 0, 0)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
     };
     let times = [
         ("a", at(3, 20, 12)), // newest: kept by every rule
@@ -753,10 +757,19 @@ fn open_sessions_are_listed_and_ended_on_request() {
     .stderr_has("--terminate-connections");
     assert_eq!(count(cluster, &db), 2000);
 
-    // A session holding a lock would block the restore: ended first.
+    // A session holding a lock would block the restore: refused before anything is touched,
+    // or ended first.
     cluster.execute(&db, "DELETE FROM t");
     idle.batch_execute("BEGIN; LOCK TABLE t IN ACCESS SHARE MODE")
         .unwrap();
+    dbguard(&["restore", "--latest", "--url", &url, "--yes"])
+        .cwd(project.path())
+        .run()
+        .code(4)
+        .stderr_has("hold")
+        .stderr_has("table locks")
+        .stderr_has("--terminate-connections");
+    assert_eq!(project.backups().len(), 1, "no safety backup was taken");
     dbguard(&[
         "restore",
         "--latest",

@@ -208,6 +208,12 @@ fn round_trip_through_the_bucket_with_retention_and_push() {
     let newest_local = &project.local()[0];
     assert_eq!(remote[0]["name"], newest_local["name"]);
     project.run(&["status", "--url", &url]).code(0);
+    // prune reads the same policy for the bucket: with keep = 2 nothing more goes.
+    project
+        .run(&["prune", "--dry-run"])
+        .code(0)
+        .stdout_has(" (offsite): newest, last")
+        .stdout_has("0 of ");
     assert_eq!(project.keys().len(), 4, "sidecars and dumps of the 2 kept");
     project
         .run(&["push"])

@@ -9,6 +9,7 @@
 //! dbguard's), and with `DBGUARD_HOOK`, `DBGUARD_DATABASE` and, for `after`,
 //! `DBGUARD_RESTORE_OK` (`1` or `0`) in their environment.
 
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -76,8 +77,6 @@ fn run_hook(
         Err(format!("`{}` exited with {status}", shown(argv)))
     }
 }
-
-use std::os::fd::AsFd;
 
 /// Runs `work` between the `before` and `after` hooks. `database` names the target for the
 /// hooks' environment.

@@ -58,6 +58,25 @@ pub fn others(client: &mut postgres::Client, database: &str) -> Result<Vec<Sessi
         .collect())
 }
 
+/// Which of `sessions` hold table locks in `database`: a restore (which drops and recreates
+/// every table) would wait for them for as long as they stay.
+pub fn holding_locks(
+    client: &mut postgres::Client,
+    database: &str,
+    sessions: &[Session],
+) -> Result<Vec<i32>> {
+    let pids: Vec<i32> = sessions.iter().map(|s| s.pid).collect();
+    let rows = client
+        .query(
+            "SELECT DISTINCT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+             WHERE d.datname = $1 AND l.granted AND l.locktype = 'relation' AND l.pid = ANY($2) \
+             ORDER BY 1",
+            &[&database, &pids],
+        )
+        .map_err(|e| backup_error(format!("cannot read the locks on {database}: {e}")))?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 /// Ends `sessions`; returns how many were ended (one may have left by itself meanwhile).
 pub fn terminate(client: &mut postgres::Client, sessions: &[Session]) -> Result<usize> {
     let mut ended = 0;
@@ -95,8 +114,21 @@ pub fn prepare(target: &Target, terminate_them: bool, quiet: bool) -> Result<()>
             );
         }
     } else {
+        let locking = holding_locks(&mut client, &database, &open)?;
+        if !locking.is_empty() {
+            let pids: Vec<String> = locking.iter().map(|p| p.to_string()).collect();
+            return Err(backup_error(format!(
+                "nothing was restored: {} session{} on {database} hold{} table locks the restore would wait for (pid {}):\n{}",
+                locking.len(),
+                if locking.len() == 1 { "" } else { "s" },
+                if locking.len() == 1 { "s" } else { "" },
+                pids.join(", "),
+                list.join("\n")
+            ))
+            .with_help("stop what holds them ([restore] before), or pass --terminate-connections to end the sessions"));
+        }
         eprintln!(
-            "warning: {} other session{} connected to {database}; they can block the restore (it waits for their locks) or write into it:\n{}\n  stop them first ([restore] before), or pass --terminate-connections to end them",
+            "warning: {} other session{} connected to {database}; they can write into it during the restore:\n{}\n  stop them first ([restore] before), or pass --terminate-connections to end them",
             open.len(),
             if open.len() == 1 { " is" } else { "s are" },
             list.join("\n")

@@ -361,8 +361,11 @@ fn describe_in(
     match wanted {
         Wanted::Table { cascade, .. } => {
             object.rows = count(tx, &regclass)?;
+            // DROP TABLE takes partitions and inheritance children with it; pg_dump -t
+            // names only the table itself.
+            object.dependents = children(tx, &regclass)?;
             if *cascade {
-                object.dependents = dependent_views(tx, &regclass)?;
+                object.dependents.extend(dependent_views(tx, &regclass)?);
                 object.after_sql = referencing_foreign_keys(tx, &regclass)?;
             }
             object.columns.clear();
@@ -537,6 +540,22 @@ fn referencing_foreign_keys(tx: &mut Transaction, regclass: &str) -> Result<Vec<
         .map_err(db_error(
             "cannot list the foreign keys pointing at the table",
         ))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Partitions and inheritance children, recursively.
+fn children(tx: &mut Transaction, regclass: &str) -> Result<Vec<String>> {
+    Ok(tx
+        .query(
+            "WITH RECURSIVE kids(oid) AS ( \
+               SELECT inhrelid FROM pg_inherits WHERE inhparent = $1::text::regclass \
+             UNION SELECT i.inhrelid FROM pg_inherits i JOIN kids k ON i.inhparent = k.oid) \
+             SELECT oid::regclass::text FROM kids ORDER BY 1",
+            &[&regclass],
+        )
+        .map_err(db_error("cannot list the partitions"))?
         .iter()
         .map(|r| r.get(0))
         .collect())
@@ -812,8 +831,7 @@ fn read_back(
             .and_then(|i| objects.get(i))
             .ok_or_else(|| backup_error(format!("{}: unknown section", path.display())))?;
         let rows = if kind == ObjectKind::Table.as_str() {
-            let (rows, complete) =
-                dump_rows(&mut reader.body(), &object.schema, &object.table).map_err(corrupt)?;
+            let (rows, complete) = dump_rows(&mut reader.body()).map_err(corrupt)?;
             if !complete {
                 return Err(backup_error(format!(
                     "{}: the pg_dump of {} is incomplete",
@@ -862,25 +880,14 @@ fn read_back(
     Ok(how)
 }
 
-/// The data rows of `schema.table` in a pg_dump plain script, and whether the script ran to
-/// pg_dump's completion trailer.
-pub fn dump_rows(body: &mut dyn Read, schema: &str, table: &str) -> std::io::Result<(i64, bool)> {
+/// The data rows in a pg_dump plain script of a table (with its partitions; views have
+/// none), and whether the script ran to pg_dump's completion trailer.
+pub fn dump_rows(body: &mut dyn Read) -> std::io::Result<(i64, bool)> {
     let mut lines = std::io::BufReader::new(body);
     let mut line = Vec::new();
     let mut rows = 0;
     let mut in_copy = false;
-    let mut counting = false;
     let mut complete = false;
-    // pg_dump writes `COPY schema.table (…) FROM stdin;` with identifiers quoted as needed.
-    let heads: Vec<String> = [
-        format!(
-            "COPY {}.{} ",
-            quote_if_needed(schema),
-            quote_if_needed(table)
-        ),
-        format!("COPY {}.{} ", quote_ident(schema), quote_ident(table)),
-    ]
-    .into();
     loop {
         line.clear();
         if lines.read_until(b'\n', &mut line)? == 0 {
@@ -889,34 +896,16 @@ pub fn dump_rows(body: &mut dyn Read, schema: &str, table: &str) -> std::io::Res
         if in_copy {
             if line == b"\\.\n" {
                 in_copy = false;
-            } else if counting {
+            } else {
                 rows += 1;
             }
             continue;
         }
-        let text = String::from_utf8_lossy(&line);
-        if text.starts_with("COPY ") && text.trim_end().ends_with("FROM stdin;") {
+        if line.starts_with(b"COPY ") && line.trim_ascii_end().ends_with(b"FROM stdin;") {
             in_copy = true;
-            counting = heads.iter().any(|h| text.starts_with(h.as_str()));
-        } else if text.starts_with("-- PostgreSQL database dump complete") {
+        } else if line.starts_with(b"-- PostgreSQL database dump complete") {
             complete = true;
         }
     }
     Ok((rows, complete))
-}
-
-/// How pg_dump quotes an identifier: only when it is not a plain lower-case name.
-fn quote_if_needed(name: &str) -> String {
-    let plain = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain {
-        name.to_string()
-    } else {
-        quote_ident(name)
-    }
 }

@@ -727,3 +727,29 @@ fn a_table_never_analysed_gets_a_bounded_count() {
     plan("TRUNCATE few").stdout_has("(42 rows at stake)");
     plan("DELETE FROM big WHERE a <= 5").stdout_has("deletes 5 of ≥ 10,000 rows of big");
 }
+
+#[test]
+fn a_dropped_partitioned_table_comes_back_with_its_partitions() {
+    let cluster = PgCluster::shared();
+    let db = new_db(
+        cluster,
+        "undo_partitions",
+        "CREATE TABLE meas (id int, at date, v text, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+         CREATE TABLE meas_2025 PARTITION OF meas FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+         CREATE TABLE meas_2026 PARTITION OF meas FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+         INSERT INTO meas SELECT g, date '2025-06-01' + (g % 400), 'v' || g FROM generate_series(1, 500) g;",
+    );
+    let project = Project::for_database(&cluster.url(&db), "");
+    let before: Vec<String> = ["meas", "meas_2025", "meas_2026"]
+        .iter()
+        .flat_map(|t| fingerprint(cluster, &db, t))
+        .collect();
+    run_sql(&project, cluster, &db, "DROP TABLE meas");
+    assert!(!exists(cluster, &db, "meas_2025"));
+    undo(&project, &["--yes"]).code(0);
+    let after: Vec<String> = ["meas", "meas_2025", "meas_2026"]
+        .iter()
+        .flat_map(|t| fingerprint(cluster, &db, t))
+        .collect();
+    assert_eq!(after, before);
+}

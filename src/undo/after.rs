@@ -130,10 +130,17 @@ pub fn record(settings: &Settings, target: &Target, protection: &Protection) -> 
                 .section(&format!("{i} after"))
                 .map_err(|e| fail(e.to_string()))?;
             let mut out = tx.copy_out(sql.as_str()).map_err(|e| fail(e.to_string()))?;
-            let mut buf = Vec::new();
-            out.read_to_end(&mut buf).map_err(|e| fail(e.to_string()))?;
-            rows += buf.iter().filter(|&&b| b == b'\n').count() as i64;
-            section.write_all(&buf).map_err(|e| fail(e.to_string()))?;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = out.read(&mut buf).map_err(|e| fail(e.to_string()))?;
+                if n == 0 {
+                    break;
+                }
+                rows += buf[..n].iter().filter(|&&b| b == b'\n').count() as i64;
+                section
+                    .write_all(&buf[..n])
+                    .map_err(|e| fail(e.to_string()))?;
+            }
             section.end().map_err(|e| fail(e.to_string()))?;
             drop(out);
             tx.batch_execute("DROP TABLE __dbguard_keys")
@@ -234,10 +241,12 @@ pub fn write_put_back(
         let source: Vec<String> = values.iter().map(|v| format!("p.{v}")).collect();
         writeln!(
             out,
-            "UPDATE {table} AS t SET ({}) = ROW({}) FROM __dbguard_pre p JOIN __dbguard_post q ON {pk_pq} \
-             WHERE {pk_tp} AND md5(t::text) = q.digest;",
+            "WITH put AS (UPDATE {table} AS t SET ({}) = ROW({}) FROM __dbguard_pre p \
+             JOIN __dbguard_post q ON {pk_pq} WHERE {pk_tp} AND md5(t::text) = q.digest RETURNING 1) \
+             SELECT 'dbguard: ' || count(*) || ' rows of {} got their old values back' FROM put;",
             values.join(", "),
-            source.join(", ")
+            source.join(", "),
+            table.replace('\'', "''")
         )?;
     }
     writeln!(out, "DROP TABLE __dbguard_pre, __dbguard_post;")?;

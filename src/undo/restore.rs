@@ -269,7 +269,7 @@ pub fn run(
                 step.object.describe()
             ),
             Action::AddColumn => format!("added back {}", step.object.describe()),
-            Action::PutBackValues => format!("put back {}", step.object.describe()),
+            Action::PutBackValues => continue, // psql reports how many rows got their values back
             Action::Replace => format!("replaced {}: row count verified", step.object.describe()),
             Action::Conflict(_) | Action::Skip => continue,
         });

@@ -123,6 +123,13 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Snapshot> {
         }
     }
 
+    let summed: Vec<(usize, String)> = objects
+        .iter()
+        .enumerate()
+        .filter(|(_, (o, _))| matches!(o.kind, ObjectKind::Table | ObjectKind::TableData))
+        .map(|(i, (o, _))| (i, o.qualified()))
+        .collect();
+    let summing = checksums(target, &exported, summed);
     let file = temp
         .file
         .as_ref()
@@ -169,9 +176,15 @@ pub fn take(settings: &Settings, request: &Request) -> Result<Snapshot> {
         file.sync_all()?;
         Ok((sha256, size, uncompressed, done))
     })();
+    let sums = summing
+        .join()
+        .unwrap_or_else(|_| Err(backup_error("checksumming failed")));
     let _ = tx.commit();
-    let (sha256, size_bytes, uncompressed, objects) =
+    let (sha256, size_bytes, uncompressed, mut objects) =
         written.map_err(|e| backup_error(format!("cannot write the snapshot: {e}")))?;
+    for (i, sum) in sums? {
+        objects[i].checksum = Some(sum);
+    }
 
     let verification = read_back(&temp.path, &sha256, settings, &objects)?;
     let finished_at = Utc::now();
@@ -347,16 +360,17 @@ fn describe_in(
     };
     match wanted {
         Wanted::Table { cascade, .. } => {
-            object.checksum = Some(checksum(tx, &regclass)?);
             object.rows = count(tx, &regclass)?;
+            // DROP TABLE takes partitions and inheritance children with it; pg_dump -t
+            // names only the table itself.
+            object.dependents = children(tx, &regclass)?;
             if *cascade {
-                object.dependents = dependent_views(tx, &regclass)?;
+                object.dependents.extend(dependent_views(tx, &regclass)?);
                 object.after_sql = referencing_foreign_keys(tx, &regclass)?;
             }
             object.columns.clear();
         }
         Wanted::TableData { .. } => {
-            object.checksum = Some(checksum(tx, &regclass)?);
             object.sequences = sequences(tx, &regclass)?;
         }
         Wanted::Column { column, .. } => {
@@ -413,18 +427,48 @@ fn copy_sql(object: &Object, wanted: &Wanted) -> String {
     }
 }
 
-/// md5 over the table's row texts in a stable order: equal contents, equal checksum.
+/// The row count and the sum of 60 bits of each row text's md5: equal contents, equal
+/// checksum, in any row order and without sorting the table.
 pub fn checksum_sql(qualified: &str) -> String {
     format!(
-        "SELECT md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text COLLATE \"C\"), '')) FROM {qualified} x"
+        "SELECT count(*) || ':' || coalesce(sum(('x' || substr(md5(x::text), 1, 15))::bit(60)::bigint::numeric), 0) FROM {qualified} x"
     )
 }
 
-fn checksum(tx: &mut Transaction, regclass: &str) -> Result<String> {
-    Ok(tx
-        .query_one(checksum_sql(regclass).as_str(), &[])
-        .map_err(db_error("cannot checksum the table"))?
-        .get(0))
+/// Checksums `tables` on a second connection that imports the snapshot, while the first
+/// one (and pg_dump) saves them.
+fn checksums(
+    target: &Target,
+    exported: &str,
+    tables: Vec<(usize, String)>,
+) -> std::thread::JoinHandle<Result<Vec<(usize, String)>>> {
+    let (target, exported) = (target.clone(), exported.to_string());
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        if tables.is_empty() {
+            return Ok(out);
+        }
+        let mut client = target.connect().map_err(|e| backup_error(e.message))?;
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(db_error("cannot start a checksum transaction"))?;
+        tx.batch_execute(&format!(
+            "SET TRANSACTION SNAPSHOT {}",
+            super::model::quote_literal(&exported)
+        ))
+        .map_err(db_error("cannot import the snapshot"))?;
+        for (i, table) in tables {
+            let sum: String = tx
+                .query_one(checksum_sql(&table).as_str(), &[])
+                .map_err(db_error("cannot checksum the table"))?
+                .get(0);
+            out.push((i, sum));
+        }
+        Ok(out)
+    })
 }
 
 fn count(tx: &mut Transaction, regclass: &str) -> Result<i64> {
@@ -496,6 +540,22 @@ fn referencing_foreign_keys(tx: &mut Transaction, regclass: &str) -> Result<Vec<
         .map_err(db_error(
             "cannot list the foreign keys pointing at the table",
         ))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Partitions and inheritance children, recursively.
+fn children(tx: &mut Transaction, regclass: &str) -> Result<Vec<String>> {
+    Ok(tx
+        .query(
+            "WITH RECURSIVE kids(oid) AS ( \
+               SELECT inhrelid FROM pg_inherits WHERE inhparent = $1::text::regclass \
+             UNION SELECT i.inhrelid FROM pg_inherits i JOIN kids k ON i.inhparent = k.oid) \
+             SELECT oid::regclass::text FROM kids ORDER BY 1",
+            &[&regclass],
+        )
+        .map_err(db_error("cannot list the partitions"))?
         .iter()
         .map(|r| r.get(0))
         .collect())
@@ -771,8 +831,7 @@ fn read_back(
             .and_then(|i| objects.get(i))
             .ok_or_else(|| backup_error(format!("{}: unknown section", path.display())))?;
         let rows = if kind == ObjectKind::Table.as_str() {
-            let (rows, complete) =
-                dump_rows(&mut reader.body(), &object.schema, &object.table).map_err(corrupt)?;
+            let (rows, complete) = dump_rows(&mut reader.body()).map_err(corrupt)?;
             if !complete {
                 return Err(backup_error(format!(
                     "{}: the pg_dump of {} is incomplete",
@@ -821,25 +880,14 @@ fn read_back(
     Ok(how)
 }
 
-/// The data rows of `schema.table` in a pg_dump plain script, and whether the script ran to
-/// pg_dump's completion trailer.
-pub fn dump_rows(body: &mut dyn Read, schema: &str, table: &str) -> std::io::Result<(i64, bool)> {
+/// The data rows in a pg_dump plain script of a table (with its partitions; views have
+/// none), and whether the script ran to pg_dump's completion trailer.
+pub fn dump_rows(body: &mut dyn Read) -> std::io::Result<(i64, bool)> {
     let mut lines = std::io::BufReader::new(body);
     let mut line = Vec::new();
     let mut rows = 0;
     let mut in_copy = false;
-    let mut counting = false;
     let mut complete = false;
-    // pg_dump writes `COPY schema.table (…) FROM stdin;` with identifiers quoted as needed.
-    let heads: Vec<String> = [
-        format!(
-            "COPY {}.{} ",
-            quote_if_needed(schema),
-            quote_if_needed(table)
-        ),
-        format!("COPY {}.{} ", quote_ident(schema), quote_ident(table)),
-    ]
-    .into();
     loop {
         line.clear();
         if lines.read_until(b'\n', &mut line)? == 0 {
@@ -848,34 +896,16 @@ pub fn dump_rows(body: &mut dyn Read, schema: &str, table: &str) -> std::io::Res
         if in_copy {
             if line == b"\\.\n" {
                 in_copy = false;
-            } else if counting {
+            } else {
                 rows += 1;
             }
             continue;
         }
-        let text = String::from_utf8_lossy(&line);
-        if text.starts_with("COPY ") && text.trim_end().ends_with("FROM stdin;") {
+        if line.starts_with(b"COPY ") && line.trim_ascii_end().ends_with(b"FROM stdin;") {
             in_copy = true;
-            counting = heads.iter().any(|h| text.starts_with(h.as_str()));
-        } else if text.starts_with("-- PostgreSQL database dump complete") {
+        } else if line.starts_with(b"-- PostgreSQL database dump complete") {
             complete = true;
         }
     }
     Ok((rows, complete))
-}
-
-/// How pg_dump quotes an identifier: only when it is not a plain lower-case name.
-fn quote_if_needed(name: &str) -> String {
-    let plain = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain {
-        name.to_string()
-    } else {
-        quote_ident(name)
-    }
 }

@@ -40,6 +40,9 @@ pub struct StatementFacts<'a> {
     pub mode: Destructive,
     /// A person is at the terminal to answer (`dbguard psql`).
     pub interactive: bool,
+    /// Risky findings whose old values are still saved for `dbguard undo` (an UPDATE below
+    /// `[guard] bulk_rows`): [`super::snapshot_risky`], as `run` decides it.
+    pub snapshot_risky: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,9 +60,19 @@ pub enum StatementDecision {
 pub fn decide_statement(facts: &StatementFacts) -> StatementDecision {
     let destroys = facts.severity == Some(Severity::DataLoss) || facts.uncertain.is_some();
     if !destroys {
-        return match facts.severity {
-            Some(Severity::Risky) if facts.interactive => StatementDecision::Ask(Confirm::YesNo),
-            _ => StatementDecision::Forward,
+        let risky = facts.severity == Some(Severity::Risky);
+        let confirm = if risky && facts.interactive {
+            Confirm::YesNo
+        } else {
+            Confirm::None
+        };
+        // Like `run`: a small UPDATE needs only a yes/no, but its old values are kept.
+        if risky && facts.snapshot_risky && facts.mode == Destructive::Snapshot {
+            return StatementDecision::Protect { confirm };
+        }
+        return match confirm {
+            Confirm::None => StatementDecision::Forward,
+            confirm => StatementDecision::Ask(confirm),
         };
     }
     match facts.mode {
@@ -101,7 +114,29 @@ mod tests {
             database: "app_dev",
             mode,
             interactive,
+            snapshot_risky: false,
         }
+    }
+
+    #[test]
+    fn small_updates_keep_their_old_values_in_snapshot_mode() {
+        let mut f = facts(Some(Severity::Risky), Destructive::Snapshot, false);
+        f.snapshot_risky = true;
+        assert_eq!(
+            decide_statement(&f),
+            StatementDecision::Protect {
+                confirm: Confirm::None
+            }
+        );
+        f.interactive = true;
+        assert_eq!(
+            decide_statement(&f),
+            StatementDecision::Protect {
+                confirm: Confirm::YesNo
+            }
+        );
+        f.mode = Destructive::Block;
+        assert_eq!(decide_statement(&f), StatementDecision::Ask(Confirm::YesNo));
     }
 
     #[test]

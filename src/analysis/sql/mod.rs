@@ -244,8 +244,10 @@ mod tests {
     #[test]
     fn the_server_reads_no_copy_data_in_a_query() {
         let src = "COPY t FROM stdin;\nDROP TABLE x;";
-        assert!(analyze(src).ops.is_empty());
-        assert_eq!(analyze_server(src).ops.len(), 1);
+        // COPY itself is a fact for the simulation (rows written); the DROP is what matters.
+        let drops = |ops: Vec<Located>| ops.into_iter().filter(|l| !l.op.is_fact()).count();
+        assert_eq!(drops(analyze(src).ops), 0);
+        assert_eq!(drops(analyze_server(src).ops), 1);
     }
 
     #[test]

@@ -121,7 +121,6 @@ pub struct RestoreConfig {
     pub after: Vec<String>,
 }
 
-
 /// `[proxy]`: `dbguard proxy` and `dbguard psql`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -635,3 +635,37 @@ fn nothing_in_the_bucket_is_ever_overwritten() {
     assert_eq!(s3.get(&dump_key), b"not this backup");
     assert!(project.local()[0]["offsite"].is_null());
 }
+
+#[test]
+fn snapshots_go_offsite_without_pushing_backups_out() {
+    let s3 = S3Server::shared();
+    let cluster = PgCluster::shared();
+    let db = seeded_database(cluster, "offsite_snapshots");
+    let url = cluster.url(&db);
+    // One remote backup kept, two remote snapshots.
+    let project = Project::new(&s3.endpoint(), "keep = 1", "[undo]\nkeep = 2\n");
+    project.run(&["backup", "--url", &url]).code(0);
+    let backup = project.remote()[0]["name"].as_str().unwrap().to_string();
+
+    for n in 0..3 {
+        let sql = format!("DELETE FROM accounts WHERE id = {}", n + 1);
+        project
+            .run_with(
+                &["run", "--yes", "--", "psql", &url, "-c", &sql],
+                &[("PATH", &std::env::var("PATH").unwrap())],
+            )
+            .code(0)
+            .stderr_has("saved snapshot");
+    }
+    // The bucket holds the backup and the two newest snapshots; neither listing nor
+    // `restore --from-remote latest` takes a snapshot for a backup.
+    let remote = project.remote();
+    assert_eq!(remote.len(), 1, "{remote:?}");
+    assert_eq!(remote[0]["name"], backup.as_str());
+    let snapshot_keys = project
+        .keys()
+        .iter()
+        .filter(|k| !k.contains(&backup) && !k.ends_with(".json"))
+        .count();
+    assert_eq!(snapshot_keys, 2, "{:?}", project.keys());
+}

@@ -133,6 +133,7 @@ fn prune_remote(offsite: &OffsiteSettings, args: &PruneArgs, lines: &mut Vec<Lin
                 .filter(|b| b.metadata.database == database)
                 .cloned()
                 .collect(),
+            snapshots: Vec::new(),
             orphans: Vec::new(),
         };
         let times: Vec<_> = of_db

@@ -130,7 +130,8 @@ impl Guard {
             database: &database,
             mode: self.shared.mode,
             interactive: self.shared.interactive,
-            snapshot_risky: weighed && crate::guard::snapshot_risky(&self.shared.protect.guard, &plan),
+            snapshot_risky: weighed
+                && crate::guard::snapshot_risky(&self.shared.protect.guard, &plan),
         };
         let shown = excerpt(text);
         let record = |decision: &str, reason: Option<String>, backup: Option<BackupUsed>| {

@@ -172,7 +172,7 @@ pub fn take_snapshot(
     let snapshot = snapshot::take(&settings.backup, &request)?;
     let mut protection = Protection::from_snapshot(&snapshot);
     if let Some(offsite) = &settings.offsite {
-        if let Err(e) = upload(offsite, &snapshot.backup()) {
+        if let Err(e) = upload(offsite, &snapshot.backup(), settings.guard.undo_keep) {
             protection.notes.push(format!(
                 "the snapshot is kept locally, but its offsite copy failed: {}",
                 e.message
@@ -200,7 +200,13 @@ pub fn full_backup(
     Ok(Protection::from_backup(&backup))
 }
 
-fn upload(offsite: &OffsiteSettings, backup: &Backup) -> Result<()> {
+/// Uploads a snapshot; the store keeps `keep` snapshots per database besides its backups.
+fn upload(offsite: &OffsiteSettings, backup: &Backup, keep: usize) -> Result<()> {
     let store = offsite::Store::connect(offsite)?;
-    offsite::push::push(&store, offsite, backup, true).map(|_| ())
+    offsite::push::push(&store, offsite, backup, true)?;
+    let m = &backup.metadata;
+    if let Err(e) = offsite::catalog::apply_snapshot_retention(&store, &m.database, keep, &m.name) {
+        eprintln!("warning: remote snapshot retention failed: {}", e.message);
+    }
+    Ok(())
 }

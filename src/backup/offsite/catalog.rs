@@ -35,6 +35,10 @@ impl RemoteBackup {
 pub struct Listing {
     /// Valid backups, newest first.
     pub backups: Vec<RemoteBackup>,
+    /// Valid pre-image snapshots (`dbguard undo`), newest first: kept by their own count, so
+    /// that many small snapshots never push a full backup out of the store, and never taken
+    /// for a backup to restore.
+    pub snapshots: Vec<RemoteBackup>,
     /// Dumps without a valid sidecar.
     pub orphans: Vec<ObjectMeta>,
 }
@@ -108,7 +112,14 @@ pub fn list(store: &Store, database: Option<&str>) -> StoreResult<Listing> {
             .cmp(&a.metadata.finished_at)
             .then_with(|| b.dump.as_ref().cmp(a.dump.as_ref()))
     });
-    let valid: Vec<String> = backups.iter().map(|b| b.dump.to_string()).collect();
+    let (snapshots, backups): (Vec<RemoteBackup>, Vec<RemoteBackup>) = backups
+        .into_iter()
+        .partition(|b| b.metadata.kind == catalog::BackupKind::Snapshot);
+    let valid: Vec<String> = backups
+        .iter()
+        .chain(&snapshots)
+        .map(|b| b.dump.to_string())
+        .collect();
     let orphans = objects
         .iter()
         .filter(|o| {
@@ -117,7 +128,31 @@ pub fn list(store: &Store, database: Option<&str>) -> StoreResult<Listing> {
         })
         .cloned()
         .collect();
-    Ok(Listing { backups, orphans })
+    Ok(Listing {
+        backups,
+        snapshots,
+        orphans,
+    })
+}
+
+/// Keeps the newest `keep` remote snapshots of `database` (and `protect`), sidecar first.
+pub fn apply_snapshot_retention(
+    store: &Store,
+    database: &str,
+    keep: usize,
+    protect: &str,
+) -> StoreResult<Vec<String>> {
+    let listing = list(store, Some(database))?;
+    let mut removed = Vec::new();
+    for snapshot in listing.snapshots.iter().skip(keep.max(1)) {
+        if snapshot.name() == protect {
+            continue;
+        }
+        store.delete(&snapshot.sidecar)?;
+        store.delete(&snapshot.dump)?;
+        removed.push(snapshot.metadata.name.clone());
+    }
+    Ok(removed)
 }
 
 /// The remote backups of `database` that `policy` would remove (never `protect`).

@@ -134,6 +134,8 @@ fn a_dropped_table_with_identity_fk_and_mixed_case_name_comes_back() {
     assert_eq!(listed[0]["objects"][0]["rows"], 120);
     let backups = project.backups();
     assert_eq!(backups[0]["kind"], "snapshot", "{backups:?}");
+    // Kept by its own count, not by the backups' retention (which would say "next prune").
+    assert_eq!(backups[0]["kept_by"], serde_json::json!(["undo keep 20"]));
 
     undo(&project, &["--dry-run"])
         .code(0)

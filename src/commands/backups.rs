@@ -74,7 +74,8 @@ pub fn run(context: &Context, args: BackupsArgs) -> Result<Exit> {
     if let Some(db) = &args.database {
         backups.retain(|b| &b.metadata.database == db);
     }
-    let kept_by = kept_by(&settings, &backups);
+    let undo_keep = crate::guard::settings::GuardSettings::from_config(&context.config)?.undo_keep;
+    let kept_by = kept_by(&settings, &backups, undo_keep);
     let offsite_configured = context.config.config.offsite.is_some();
     super::write_stdout(|out| {
         if args.json {
@@ -139,13 +140,25 @@ pub fn run(context: &Context, args: BackupsArgs) -> Result<Exit> {
 }
 
 /// Why retention keeps each of `backups` (listed from the catalog, newest first), by the
-/// rules of its database's directory.
-fn kept_by(settings: &Settings, backups: &[Backup]) -> Vec<Vec<String>> {
+/// rules of its database's directory; snapshots are kept by `[undo] keep` instead.
+fn kept_by(settings: &Settings, backups: &[Backup], undo_keep: usize) -> Vec<Vec<String>> {
     let mut plans: std::collections::HashMap<String, Vec<(std::path::PathBuf, Vec<String>)>> =
         Default::default();
+    let mut snapshots_seen: std::collections::HashMap<String, usize> = Default::default();
     backups
         .iter()
         .map(|b| {
+            if b.metadata.kind == catalog::BackupKind::Snapshot {
+                let seen = snapshots_seen
+                    .entry(b.metadata.database.clone())
+                    .or_default();
+                *seen += 1;
+                return if *seen <= undo_keep {
+                    vec![format!("undo keep {undo_keep}")]
+                } else {
+                    Vec::new()
+                };
+            }
             let plan = plans.entry(b.metadata.database.clone()).or_insert_with(|| {
                 retention::plan(
                     &settings.database_dir(&b.metadata.database),

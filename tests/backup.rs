@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use support::cli::dbguard;
-use support::{unique_db, PgCluster, Project};
+use support::{unique_db, PgCluster, Project, SmallDisk};
 
 /// A database with a few tables of realistic data.
 fn seeded_database(cluster: &PgCluster, prefix: &str) -> String {
@@ -462,16 +462,6 @@ fn a_server_that_goes_away_mid_dump_fails_cleanly() {
 
 #[test]
 fn a_full_disk_fails_cleanly() {
-    // Needs root to mount a small tmpfs; CI runs as root.
-    if std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout != b"0\n")
-        .unwrap_or(true)
-    {
-        eprintln!("skipped: mounting a tmpfs needs root");
-        return;
-    }
     let cluster = PgCluster::shared();
     let db = unique_db("diskfull");
     cluster.create_database(&db);
@@ -479,16 +469,9 @@ fn a_full_disk_fails_cleanly() {
     cluster.execute(&db, "CREATE TABLE blob AS SELECT md5(g::text) || md5((g*7)::text) AS a FROM generate_series(1, 100000) g;");
     let project = Project::new("");
     let mount_point = project.path().join("backups");
-    std::fs::create_dir_all(&mount_point).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=512k,mode=0700", "tmpfs"])
-        .arg(&mount_point)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
-        eprintln!("skipped: this machine does not allow mounting a tmpfs");
+    let Some(disk) = SmallDisk::mount(&mount_point, "512k") else {
         return;
-    }
+    };
     let done = dbguard(&["backup", "--url", &cluster.url(&db)])
         .cwd(project.path())
         .run();
@@ -496,9 +479,7 @@ fn a_full_disk_fails_cleanly() {
     let files: Vec<_> = std::fs::read_dir(mount_point.join(&db))
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
-    let _ = std::process::Command::new("umount")
-        .arg(&mount_point)
-        .status();
+    drop(disk);
     assert_eq!(done.code, 4, "{}", done.stderr);
     assert!(
         done.stderr.contains("No space left") || done.stderr.contains("space"),

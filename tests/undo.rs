@@ -7,7 +7,7 @@
 mod support;
 
 use support::cli::dbguard;
-use support::{unique_db, venv_bin, write_files, PgCluster, Project};
+use support::{unique_db, venv_bin, write_files, PgCluster, Project, SmallDisk};
 
 fn psql(cluster: &PgCluster) -> String {
     cluster.bin("psql").display().to_string()
@@ -504,15 +504,6 @@ fn a_count_that_times_out_keeps_the_delete_at_data_loss() {
 
 #[test]
 fn a_full_disk_during_a_snapshot_means_the_command_does_not_run() {
-    if std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout != b"0\n")
-        .unwrap_or(true)
-    {
-        eprintln!("skipped: mounting a tmpfs needs root");
-        return;
-    }
     let cluster = PgCluster::shared();
     let db = new_db(
         cluster,
@@ -522,16 +513,9 @@ fn a_full_disk_during_a_snapshot_means_the_command_does_not_run() {
     );
     let project = Project::for_database(&cluster.url(&db), "");
     let mount_point = project.path().join("backups");
-    std::fs::create_dir_all(&mount_point).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=512k,mode=0700", "tmpfs"])
-        .arg(&mount_point)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
-        eprintln!("skipped: this machine does not allow mounting a tmpfs");
+    let Some(disk) = SmallDisk::mount(&mount_point, "512k") else {
         return;
-    }
+    };
     let done = dbguard(&[
         "run",
         "--yes",
@@ -549,9 +533,7 @@ fn a_full_disk_during_a_snapshot_means_the_command_does_not_run() {
     let files: Vec<_> = std::fs::read_dir(mount_point.join(&db).join("snapshots"))
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
-    let _ = std::process::Command::new("umount")
-        .arg(&mount_point)
-        .status();
+    drop(disk);
     assert_eq!(done.code, 4, "{}", done.stderr);
     assert!(done.stderr.contains("nothing was run"), "{}", done.stderr);
     assert_eq!(count(cluster, &db, "blob"), 60000, "the DELETE did not run");

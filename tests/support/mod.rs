@@ -11,6 +11,7 @@ mod pg;
 mod project;
 pub mod proxy;
 pub mod s3;
+mod small_disk;
 mod venv;
 pub mod verdicts;
 
@@ -22,5 +23,6 @@ pub use git::GitRepo;
 pub use pg::{embedded_bindir, unique_db, PgCluster};
 #[allow(unused_imports)]
 pub use project::Project;
+pub use small_disk::SmallDisk;
 #[allow(unused_imports)]
 pub use venv::venv_bin;

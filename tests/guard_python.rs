@@ -5,26 +5,7 @@
 
 mod support;
 
-use std::path::Path;
-
-use support::{dbguard, unique_db, venv_bin, write_files, PgCluster};
-
-const ENV_PY: &str = r#"import os
-from alembic import context
-from sqlalchemy import create_engine, pool
-
-url = os.environ["DATABASE_URL"]
-if context.is_offline_mode():
-    context.configure(url=url, literal_binds=True)
-    with context.begin_transaction():
-        context.run_migrations()
-else:
-    engine = create_engine(url, poolclass=pool.NullPool)
-    with engine.connect() as connection:
-        context.configure(connection=connection)
-        with context.begin_transaction():
-            context.run_migrations()
-"#;
+use support::{sqlalchemy_url, unique_db, venv_bin, write_files, AlembicProject, PgCluster};
 
 const INIT: &str = r#"from alembic import op
 import sqlalchemy as sa
@@ -57,51 +38,12 @@ def downgrade():
     op.drop_column("users", "legacy_password")
 "#;
 
-/// A project with dbguard.toml, alembic.ini and two revisions; PATH gets the venv's bin.
-struct Project {
-    dir: tempfile::TempDir,
-    path_env: String,
+/// A project with two revisions: a0001 creates users, b0002 adds legacy_password.
+fn project() -> AlembicProject {
+    AlembicProject::new(&[("a0001_init", INIT), ("b0002_legacy", LEGACY)])
 }
 
-impl Project {
-    fn new() -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        write_files(
-            dir.path(),
-            &[
-                ("dbguard.toml", "[backup]\ndir = \"backups\"\n"),
-                ("alembic.ini", "[alembic]\nscript_location = migrations\n"),
-                ("migrations/env.py", ENV_PY),
-                ("migrations/versions/a0001_init.py", INIT),
-                ("migrations/versions/b0002_legacy.py", LEGACY),
-            ],
-        );
-        let bin = venv_bin("alembic").parent().unwrap().display().to_string();
-        let path_env = format!("{bin}:{}", std::env::var("PATH").unwrap());
-        Project { dir, path_env }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Runs dbguard with DATABASE_URL (SQLAlchemy style, as apps write it) and the venv.
-    fn dbguard(&self, url: &str, args: &[&str]) -> support::Run {
-        dbguard(args)
-            .cwd(self.path())
-            .env("DATABASE_URL", url)
-            .env("PATH", &self.path_env)
-    }
-}
-
-fn sqlalchemy_url(cluster: &PgCluster, db: &str) -> String {
-    format!(
-        "postgresql+psycopg2://postgres@127.0.0.1:{}/{db}",
-        cluster.port()
-    )
-}
-
-fn migrated_database(cluster: &PgCluster, project: &Project) -> String {
+fn migrated_database(cluster: &PgCluster, project: &AlembicProject) -> String {
     let db = unique_db("guard_alembic");
     cluster.create_database(&db);
     let out = std::process::Command::new(venv_bin("alembic"))
@@ -141,7 +83,7 @@ fn has_column(cluster: &PgCluster, db: &str) -> bool {
 #[test]
 fn a_downgrade_dropping_a_column_with_data_needs_a_backup() {
     let cluster = PgCluster::shared();
-    let project = Project::new();
+    let project = project();
     let db = migrated_database(cluster, &project);
     cluster.execute(&db, "INSERT INTO users (email, legacy_password) SELECT 'u' || g, md5(g::text) FROM generate_series(1, 300) g");
     let url = sqlalchemy_url(cluster, &db);
@@ -213,7 +155,7 @@ fn a_downgrade_dropping_a_column_with_data_needs_a_backup() {
 #[test]
 fn a_downgrade_over_an_empty_table_runs_without_a_backup() {
     let cluster = PgCluster::shared();
-    let project = Project::new();
+    let project = project();
     let db = migrated_database(cluster, &project);
     let url = sqlalchemy_url(cluster, &db);
     let done = project
@@ -250,7 +192,7 @@ fn pytest_against_the_dev_database_is_refused() {
     let dev = PgCluster::shared();
     let dev_db = unique_db("guard_dev");
     dev.create_database(&dev_db);
-    let project = Project::new();
+    let project = project();
     write_files(project.path(), &[("tests/test_db.py", PYTEST_FILE)]);
     let marker = project.path().join("pytest-ran");
     let dev_url = dev.url(&dev_db);

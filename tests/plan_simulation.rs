@@ -5,76 +5,12 @@
 
 mod support;
 
-use std::path::Path;
-
-use support::{dbguard, unique_db, venv_bin, write_files, PgCluster};
-
-const ENV_PY: &str = r#"import os
-from alembic import context
-from sqlalchemy import create_engine, pool
-
-engine = create_engine(os.environ["DATABASE_URL"], poolclass=pool.NullPool)
-with engine.connect() as connection:
-    context.configure(connection=connection)
-    with context.begin_transaction():
-        context.run_migrations()
-"#;
+use support::{sqlalchemy_url, unique_db, venv_bin, AlembicProject as Project, PgCluster};
 
 fn revision(id: &str, down: Option<&str>, upgrade: &str) -> String {
     let down = down.map_or("None".to_string(), |d| format!("\"{d}\""));
     format!(
         "from alembic import op\nimport sqlalchemy as sa\n\nrevision = \"{id}\"\ndown_revision = {down}\n\n\ndef upgrade():\n    {upgrade}\n\n\ndef downgrade():\n    pass\n"
-    )
-}
-
-struct Project {
-    dir: tempfile::TempDir,
-    path_env: String,
-}
-
-impl Project {
-    fn new(revisions: &[(&str, String)]) -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        let mut files: Vec<(String, String)> = vec![
-            (
-                "dbguard.toml".into(),
-                "[backup]\ndir = \"backups\"\n".into(),
-            ),
-            (
-                "alembic.ini".into(),
-                "[alembic]\nscript_location = migrations\n".into(),
-            ),
-            ("migrations/env.py".into(), ENV_PY.into()),
-        ];
-        for (name, text) in revisions {
-            files.push((format!("migrations/versions/{name}.py"), text.clone()));
-        }
-        let files: Vec<(&str, &str)> = files
-            .iter()
-            .map(|(a, b)| (a.as_str(), b.as_str()))
-            .collect();
-        write_files(dir.path(), &files);
-        let bin = venv_bin("alembic").parent().unwrap().display().to_string();
-        let path_env = format!("{bin}:{}", std::env::var("PATH").unwrap());
-        Project { dir, path_env }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn dbguard(&self, url: &str, args: &[&str]) -> support::Run {
-        dbguard(args)
-            .cwd(self.path())
-            .env("DATABASE_URL", url)
-            .env("PATH", &self.path_env)
-    }
-}
-
-fn sqlalchemy_url(cluster: &PgCluster, db: &str) -> String {
-    format!(
-        "postgresql+psycopg2://postgres@127.0.0.1:{}/{db}",
-        cluster.port()
     )
 }
 

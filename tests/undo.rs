@@ -7,7 +7,7 @@
 mod support;
 
 use support::cli::dbguard;
-use support::{unique_db, venv_bin, write_files, PgCluster, Project, SmallDisk};
+use support::{unique_db, venv_bin, write_files, PgCluster, Project, SmallDisk, ENV_PY};
 
 fn psql(cluster: &PgCluster) -> String {
     cluster.bin("psql").display().to_string()
@@ -543,17 +543,6 @@ fn a_full_disk_during_a_snapshot_means_the_command_does_not_run() {
         "partial files left: {files:?}"
     );
 }
-
-const ENV_PY: &str = r#"import os
-from alembic import context
-from sqlalchemy import create_engine, pool
-
-engine = create_engine(os.environ["DATABASE_URL"], poolclass=pool.NullPool)
-with engine.connect() as connection:
-    context.configure(connection=connection)
-    with context.begin_transaction():
-        context.run_migrations()
-"#;
 
 const INIT: &str = r#"from alembic import op
 import sqlalchemy as sa

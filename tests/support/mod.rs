@@ -4,6 +4,7 @@
 //! only part of it, so unused items are expected and would otherwise warn per binary.
 #![allow(dead_code, unused_imports)]
 
+mod alembic;
 pub mod cli;
 mod forward;
 mod git;
@@ -15,6 +16,7 @@ mod small_disk;
 mod venv;
 pub mod verdicts;
 
+pub use alembic::{sqlalchemy_url, AlembicProject, ENV_PY};
 pub use cli::{dbguard, write_files, Done, Run};
 #[allow(unused_imports)]
 pub use forward::{closed_port, Forwarder};
